@@ -1,0 +1,114 @@
+"""Who is calling, and what each role may do.
+
+Claims arrive verified: by API Gateway's JWT authorizer, or by the local dev server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from api.config import Config
+from api.errors import Forbidden, Unauthenticated
+from api.ids import is_external_id, member_id_for
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    SERVICE = "service"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    READ_OWN_MEMBER = "read_own_member"
+    UPDATE_OWN_PROFILE = "update_own_profile"
+    REDEEM_OWN_POINTS = "redeem_own_points"
+    READ_ANY_MEMBER = "read_any_member"
+    ENROLL_MEMBER = "enroll_member"
+    RECORD_ORDER = "record_order"
+    REFUND_ORDER = "refund_order"
+    REDEEM_ANY_POINTS = "redeem_any_points"
+    ADJUST_POINTS = "adjust_points"
+    READ_PROGRAM = "read_program"
+    UPDATE_PROGRAM = "update_program"
+    USE_TEST_CLOCK = "use_test_clock"
+
+
+# The whole authorization policy; tests/api/test_authorization.py walks every cell.
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
+    Role.MEMBER: frozenset(
+        {Permission.READ_OWN_MEMBER, Permission.UPDATE_OWN_PROFILE, Permission.REDEEM_OWN_POINTS}
+    ),
+    Role.SERVICE: frozenset(
+        {
+            Permission.READ_ANY_MEMBER,
+            Permission.ENROLL_MEMBER,
+            Permission.RECORD_ORDER,
+            Permission.REFUND_ORDER,
+            Permission.REDEEM_ANY_POINTS,
+            Permission.READ_PROGRAM,
+        }
+    ),
+    Role.ADMIN: frozenset(
+        {
+            Permission.READ_ANY_MEMBER,
+            Permission.ADJUST_POINTS,
+            Permission.READ_PROGRAM,
+            Permission.UPDATE_PROGRAM,
+            Permission.USE_TEST_CLOCK,
+        }
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: Role | None
+    subject: str = ""
+    member_id: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """Recorded on ledger entries: who did it (never an email or a token)."""
+        return f"{self.role or 'anonymous'}:{self.subject}" if self.subject else str(self.role)
+
+    def can(self, permission: Permission) -> bool:
+        return self.role is not None and permission in ROLE_PERMISSIONS[self.role]
+
+    def require(self, permission: Permission) -> None:
+        if self.role is None:
+            raise Unauthenticated()
+        if permission not in ROLE_PERMISSIONS[self.role]:
+            raise Forbidden()
+
+
+ANONYMOUS = Principal(role=None)
+# The scheduled jobs act as the system itself.
+SYSTEM = Principal(role=Role.ADMIN, subject="system")
+
+
+def claim_values(value: object) -> list[str]:
+    """A list claim as a list: JSON arrays, API Gateway's "[a b]" strings, or space-separated."""
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    if not isinstance(value, str):
+        return []
+    text = value.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1].replace(",", " ")
+    return text.split()
+
+
+def principal_from_claims(claims: Mapping[str, object], config: Config) -> Principal:
+    subject = str(claims.get("sub", ""))[:128]
+    if config.admin_group in claim_values(claims.get(config.groups_claim)):
+        return Principal(role=Role.ADMIN, subject=subject)
+    if config.service_scope in claim_values(claims.get("scope")):
+        client = str(claims.get("client_id", subject))[:128]
+        return Principal(role=Role.SERVICE, subject=client)
+    customer_id = claims.get(config.member_claim)
+    if isinstance(customer_id, str) and is_external_id(customer_id):
+        member_id = member_id_for(customer_id)
+        return Principal(role=Role.MEMBER, subject=member_id, member_id=member_id)
+    return ANONYMOUS

@@ -1,0 +1,70 @@
+"""Configuration, read once from the environment (Lambda sets it from serverless.yml)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    LOCAL = "local"
+    DEV = "dev"
+    PROD = "prod"
+
+
+# Signs the tokens `make run` prints. Only the local stage accepts them.
+LOCAL_DEV_SECRET = "loyalty-local-dev-secret-not-for-production"
+
+
+@dataclass(frozen=True)
+class Config:
+    stage: Stage = Stage.LOCAL
+    table_name: str = "loyalty-local"
+    region: str = "us-east-1"
+    # DynamoDB Local, moto's server or None for AWS itself.
+    dynamodb_endpoint: str | None = None
+    # Which JWT claims carry identity and roles (API Gateway's authorizer has verified them).
+    member_claim: str = "sub"
+    groups_claim: str = "cognito:groups"
+    admin_group: str = "admin"
+    service_scope: str = "loyalty/service"
+    local_jwt_secret: str = LOCAL_DEV_SECRET
+    # Replays of redemptions/adjustments are recognised this long; orders and refunds forever.
+    idempotency_days: int = 90
+
+    @property
+    def is_production(self) -> bool:
+        return self.stage is Stage.PROD
+
+    @property
+    def introspection(self) -> bool:
+        """Introspection and GraphiQL: local and dev only."""
+        return self.stage in (Stage.LOCAL, Stage.DEV)
+
+    @property
+    def test_clock(self) -> bool:
+        """The admin test clock exists outside production only."""
+        return not self.is_production
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+        try:
+            stage = Stage(env.get("STAGE", Stage.LOCAL.value))
+        except ValueError as exc:
+            raise ValueError(f"STAGE must be one of {[s.value for s in Stage]}") from exc
+        default = cls()
+        return cls(
+            stage=stage,
+            table_name=env.get("TABLE_NAME", default.table_name),
+            region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", default.region)),
+            dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT") or None,
+            member_claim=env.get("MEMBER_CLAIM", default.member_claim),
+            groups_claim=env.get("GROUPS_CLAIM", default.groups_claim),
+            admin_group=env.get("ADMIN_GROUP", default.admin_group),
+            service_scope=env.get("SERVICE_SCOPE", default.service_scope),
+            local_jwt_secret=env.get("LOCAL_JWT_SECRET", default.local_jwt_secret),
+            idempotency_days=int(env.get("IDEMPOTENCY_DAYS", default.idempotency_days)),
+        )

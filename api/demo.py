@@ -1,0 +1,112 @@
+"""Demo data for the local server: program settings and members with some history.
+
+Written through the domain services, so the demo ledger obeys the same rules as real data.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from api.auth import Principal, Role
+from api.ledger import AdjustInput, OrderInput, RedeemInput, RefundInput
+from api.members import Channel, ConsentInput, EnrollInput
+from api.program import SettingsChange
+from api.services import Services
+
+DEMO_MEMBER = "demo-alice"
+_SERVICE = Principal(Role.SERVICE, "demo-seed")
+_ADMIN = Principal(Role.ADMIN, "demo-seed")
+
+
+def seed(services: Services) -> None:
+    """Idempotent: every write is keyed, so seeding twice changes nothing."""
+    services.program.update(
+        _ADMIN,
+        SettingsChange(
+            points_per_unit=Decimal(1),
+            accepted_currencies=["EUR", "USD", "GBP"],
+            return_window_days=14,
+            lot_validity_days=365,
+        ),
+    )
+    now = services.program.current_time()
+    ledger, members = services.ledger, services.members
+    consent = [
+        ConsentInput(Channel.EMAIL, True, "signup-form"),
+        ConsentInput(Channel.PUSH, True, "app"),
+    ]
+    members.enroll(
+        _SERVICE,
+        EnrollInput(
+            customer_id=DEMO_MEMBER,
+            time_zone="Europe/Paris",
+            locale="fr-FR",
+            email="alice@example.com",
+            name="Alice Martin",
+            birthday=None,
+            consents=consent,
+        ),
+    )
+    members.enroll(
+        _SERVICE,
+        EnrollInput(
+            customer_id="demo-bob",
+            time_zone="America/New_York",
+            locale="en-US",
+            email="bob@example.com",
+            name="Bob Smith",
+        ),
+    )
+    members.enroll(
+        _SERVICE,
+        EnrollInput(
+            customer_id="demo-carol", time_zone="Europe/London", locale="en-GB", name="Carol Jones"
+        ),
+    )
+
+    def order(
+        order_id: str, customer: str, amount: str, days_ago: int, currency: str = "EUR"
+    ) -> None:
+        ledger.record_order(
+            _SERVICE,
+            OrderInput(
+                order_id=order_id,
+                customer_id=customer,
+                total_amount=Decimal(amount),
+                currency=currency,
+                placed_at=now - timedelta(days=days_ago),
+            ),
+        )
+
+    # Alice: an old order about to expire, an active one, one still in its return window,
+    # a redemption and a partial refund.
+    order("demo-1001", DEMO_MEMBER, "80.00", 370)
+    order("demo-1002", DEMO_MEMBER, "245.90", 60)
+    order("demo-1003", DEMO_MEMBER, "59.99", 3)
+    ledger.redeem(
+        _SERVICE,
+        RedeemInput(
+            points=50,
+            reference="demo-cart-77",
+            idempotency_key="demo-redeem-1",
+            customer_id=DEMO_MEMBER,
+        ),
+    )
+    ledger.refund_order(
+        _SERVICE,
+        RefundInput(
+            refund_id="demo-refund-1", order_id="demo-1002", amount=Decimal("45.90"), currency="EUR"
+        ),
+    )
+    # Bob: one order in USD and a goodwill credit.
+    order("demo-2001", "demo-bob", "120.00", 30, currency="USD")
+    ledger.adjust(
+        _ADMIN,
+        AdjustInput(
+            points=25,
+            reason="Late delivery goodwill",
+            idempotency_key="demo-adjust-1",
+            customer_id="demo-bob",
+        ),
+    )

@@ -1,0 +1,109 @@
+"""Expected failures. Each has a stable code that the GraphQL layer exposes as-is."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID_INPUT = "INVALID_INPUT"
+    UNSUPPORTED_CURRENCY = "UNSUPPORTED_CURRENCY"
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    MEMBER_NOT_FOUND = "MEMBER_NOT_FOUND"
+    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"
+    REFUND_EXCEEDS_ORDER = "REFUND_EXCEEDS_ORDER"
+    CONCURRENT_UPDATE = "CONCURRENT_UPDATE"
+    TEST_CLOCK_DISABLED = "TEST_CLOCK_DISABLED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+
+
+class DomainError(Exception):
+    code: ErrorCode = ErrorCode.INVALID_INPUT
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DomainError):
+    def __init__(self, field: str, message: str, code: ErrorCode = ErrorCode.INVALID_INPUT) -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
+
+
+class MemberNotFound(DomainError):
+    code = ErrorCode.MEMBER_NOT_FOUND
+
+    def __init__(self) -> None:
+        super().__init__("No member with that id.")
+
+
+class OrderNotFound(DomainError):
+    code = ErrorCode.ORDER_NOT_FOUND
+
+    def __init__(self) -> None:
+        super().__init__("No order with that id.")
+
+
+class IdempotencyConflict(DomainError):
+    code = ErrorCode.IDEMPOTENCY_CONFLICT
+
+    def __init__(self, key_name: str) -> None:
+        super().__init__(
+            f"This {key_name} was already used with a different request; use a new {key_name}."
+        )
+
+
+class InsufficientPoints(DomainError):
+    code = ErrorCode.INSUFFICIENT_POINTS
+
+    def __init__(self, requested: int, available: int) -> None:
+        super().__init__(f"{requested} points requested but only {available} are available.")
+        self.requested = requested
+        self.available = available
+
+
+class RefundExceedsOrder(DomainError):
+    code = ErrorCode.REFUND_EXCEEDS_ORDER
+
+    def __init__(self, refundable: str, currency: str) -> None:
+        super().__init__(f"Only {refundable} {currency} of this order is left to refund.")
+        self.refundable = refundable
+        self.currency = currency
+
+
+class ConcurrentUpdate(DomainError):
+    code = ErrorCode.CONCURRENT_UPDATE
+
+    def __init__(self) -> None:
+        super().__init__("Too many concurrent changes to this record; retry with the same key.")
+
+
+class TestClockDisabled(DomainError):
+    code = ErrorCode.TEST_CLOCK_DISABLED
+    __test__ = False  # not a pytest class
+
+    def __init__(self) -> None:
+        super().__init__("The test clock is only available outside production.")
+
+
+class AuthError(DomainError):
+    """Raised before anything is read or written; GraphQL reports it as a top-level error."""
+
+
+class Unauthenticated(AuthError):
+    code = ErrorCode.UNAUTHENTICATED
+
+    def __init__(self) -> None:
+        super().__init__("Authentication required.")
+
+
+class Forbidden(AuthError):
+    code = ErrorCode.FORBIDDEN
+
+    def __init__(self) -> None:
+        super().__init__("Not allowed for this caller.")

@@ -1,0 +1,1 @@
+"""DynamoDB persistence: one table (defined in infra/table.yml), PynamoDB models, key builders."""

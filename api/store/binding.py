@@ -1,0 +1,23 @@
+"""Point every model at the configured table and endpoint (once per container)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.config import Config
+from api.store.models import ALL_MODELS, TableItem
+
+
+def bind(config: Config) -> None:
+    for model in ALL_MODELS:
+        meta: Any = model.Meta  # PynamoDB's Meta protocol omits the settings it reads
+        meta.table_name = config.table_name
+        meta.region = config.region
+        meta.host = config.dynamodb_endpoint
+        # An API call should fail fast rather than hold the caller for PynamoDB's 15 s/30 s.
+        meta.connect_timeout_seconds = 3
+        meta.read_timeout_seconds = 10
+        model._connection = None
+    # All item types share the base model's connection (and so one botocore client).
+    for model in ALL_MODELS:
+        model._connection = TableItem._get_connection()

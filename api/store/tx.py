@@ -1,0 +1,89 @@
+"""One TransactWriteItems per ledger change, and the retry loop around it.
+
+PynamoDB sends condition checks, deletes, puts and updates in that order, whatever the order
+of the calls, so cancellation reasons are mapped back to item keys here, not by position.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import TypeVar
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from api.clock import Clock
+from api.errors import ConcurrentUpdate
+from api.store.models import TableItem
+
+T = TypeVar("T")
+Key = tuple[str, str]
+
+# Every failed attempt means another writer succeeded on the same member, so this bounds how
+# many changes may land between one caller's read and write before it gives up.
+MAX_ATTEMPTS = 25
+BASE_DELAY = 0.01
+MAX_DELAY = 0.25
+
+
+class Retry(Exception):
+    """The state read is stale (another writer won): read again and recompute."""
+
+
+class Cancelled(Exception):
+    def __init__(self, reasons: dict[Key, str]) -> None:
+        super().__init__(f"transaction cancelled: {reasons}")
+        self.reasons = reasons
+
+    def failed(self, item: TableItem) -> bool:
+        return self.reasons.get(item.key) == "ConditionalCheckFailed"
+
+
+class Transaction:
+    def __init__(self) -> None:
+        self._puts: list[TableItem] = []
+        self._conditions: list[Condition | None] = []
+
+    def put(self, item: TableItem, condition: Condition | None = None) -> None:
+        """Put the whole item; versioned items also get PynamoDB's version condition."""
+        self._puts.append(item)
+        self._conditions.append(condition)
+
+    def put_new(self, item: TableItem) -> None:
+        self.put(item, TableItem.pk.does_not_exist())
+
+    def commit(self) -> None:
+        """Raises Cancelled (a condition failed) or Retry (a concurrent transaction)."""
+        try:
+            with TransactWrite(connection=TableItem._get_connection().connection) as tx:
+                for item, condition in zip(self._puts, self._conditions, strict=True):
+                    tx.save(item, condition=condition)
+        except TransactWriteError as exc:
+            if exc.cause_response_code != "TransactionCanceledException":
+                if exc.cause_response_code in (
+                    "TransactionConflictException",
+                    "TransactionInProgressException",
+                ):
+                    raise Retry() from exc
+                raise
+            # Only puts are sent, so reasons follow the order of put() calls.
+            codes = {
+                item.key: reason.code
+                for item, reason in zip(self._puts, exc.cancellation_reasons, strict=True)
+                if reason is not None and reason.code != "None"
+            }
+            if any(code != "ConditionalCheckFailed" for code in codes.values()):
+                raise Retry() from exc  # TransactionConflict, throttling: try again
+            raise Cancelled(codes) from exc
+
+
+def with_retries(clock: Clock, attempt: Callable[[], T]) -> T:
+    """Run read-decide-write attempts until one commits; full-jitter exponential backoff."""
+    for n in range(MAX_ATTEMPTS):
+        try:
+            return attempt()
+        except Retry:
+            clock.sleep(random.uniform(0, min(MAX_DELAY, BASE_DELAY * 2**n)))
+    raise ConcurrentUpdate()

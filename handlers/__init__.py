@@ -1,0 +1,1 @@
+"""Entry points: Lambda handlers and the local dev server."""

@@ -1,0 +1,24 @@
+"""Lambda entry point for the GraphQL API (API Gateway HTTP API, payload 2.0).
+
+Built once per container at import; each invocation only runs the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mangum import Mangum
+
+from api.config import Config
+from api.observability import logger
+from api.services import build_services
+from schema.app import create_app, gateway_authenticator
+
+config = Config.from_env()
+asgi = Mangum(create_app(build_services(config), gateway_authenticator(config)), lifespan="off")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    response: dict[str, Any] = asgi(event, context)
+    return response

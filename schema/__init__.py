@@ -1,0 +1,1 @@
+"""GraphQL layer: Strawberry types, queries and mutations. Thin: map in and out, call api/."""

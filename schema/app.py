@@ -1,0 +1,103 @@
+"""The ASGI app served by Lambda (through Mangum) and by the local server (uvicorn).
+
+Identity comes from an `authenticate` function: in AWS, the claims API Gateway's JWT
+authorizer verified (in the event Mangum puts in the ASGI scope); locally, the dev server's
+own token check. The app never trusts an Authorization header by itself.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from api.auth import ANONYMOUS, Principal, principal_from_claims
+from api.config import Config
+from api.observability import logger
+from api.services import Services
+from schema.context import Context
+from schema.schema import build_schema
+
+Authenticate = Callable[[Scope], Principal]
+GRAPHQL_PATH = "/graphql"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9\-]{1,64}")
+
+
+def gateway_claims(scope: Scope) -> Mapping[str, Any] | None:
+    """Claims verified by API Gateway's JWT authorizer (HTTP API payload 2.0)."""
+    event = scope.get("aws.event") or {}
+    claims = (((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt") or {}).get(
+        "claims"
+    )
+    return claims if isinstance(claims, Mapping) else None
+
+
+def gateway_authenticator(config: Config) -> Authenticate:
+    def authenticate(scope: Scope) -> Principal:
+        claims = gateway_claims(scope)
+        return ANONYMOUS if claims is None else principal_from_claims(claims, config)
+
+    return authenticate
+
+
+def request_id(scope: Scope) -> str:
+    context = scope.get("aws.context")
+    if context is not None and getattr(context, "aws_request_id", None):
+        return str(context.aws_request_id)
+    for name, value in scope.get("headers", ()):
+        header: str = value.decode("latin-1")
+        if name == b"x-request-id" and _REQUEST_ID.fullmatch(header):
+            return header
+    return str(uuid.uuid4())
+
+
+class LoyaltyGraphQL(GraphQL[Context, None]):
+    def __init__(self, services: Services, authenticate: Authenticate) -> None:
+        introspection = services.config.introspection
+        super().__init__(
+            build_schema(introspection=introspection),
+            graphql_ide="graphiql" if introspection else None,
+            allow_queries_via_get=True,
+            multipart_uploads_enabled=False,
+        )
+        self.services = services
+        self.authenticate = authenticate
+
+    async def get_context(
+        self,
+        request: Request | WebSocket,
+        response: Response | WebSocket,  # noqa: ARG002 - Strawberry's signature
+    ) -> Context:
+        principal = self.authenticate(request.scope)
+        rid = request_id(request.scope)
+        logger.append_keys(request_id=rid, member_id=principal.member_id, role=principal.role)
+        return Context(services=self.services, principal=principal, request_id=rid)
+
+
+def create_app(services: Services, authenticate: Authenticate) -> Callable[..., Any]:
+    graphql = LoyaltyGraphQL(services, authenticate)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].rstrip("/") == GRAPHQL_PATH:
+            await graphql(scope, receive, send)
+            return
+        if scope["type"] == "http":
+            await Response(
+                '{"message":"Not found: the API is at /graphql"}',
+                status_code=404,
+                media_type="application/json",
+            )(scope, receive, send)
+            return
+        if scope["type"] == "lifespan":  # uvicorn; Mangum runs with lifespan="off"
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+
+    return app

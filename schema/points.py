@@ -1,0 +1,451 @@
+"""Points: balances, lots, the ledger history, and the mutations that move points."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, cast
+
+import strawberry
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+
+from api import errors, ledger
+from api import lots as domain_lots
+from api.auth import Principal
+from api.members import HistoryPage, encode_cursor
+from schema.common import Money, MoneyInput, PageInfo
+from schema.context import Info
+from schema.errors import (
+    ConcurrentUpdate,
+    IdempotencyConflict,
+    InsufficientPoints,
+    InvalidInput,
+    MemberNotFound,
+    OrderNotFound,
+    RefundExceedsOrder,
+    mutate,
+    query,
+    to_graphql_error,
+)
+
+strawberry.enum(domain_lots.LotStatus)
+strawberry.enum(
+    ledger.EntryKind,
+    description=(
+        "EARN: an order's points. REFUND: a refund's clawback. REDEEM: points spent. "
+        "ADJUST: an admin correction. EXPIRE: lots that reached their expiry."
+    ),
+)
+DEFAULT_PAGE = 20
+
+
+@strawberry.type(
+    description="Points earned together (one order or credit), spent earliest-expiry first."
+)
+class Lot:
+    id: strawberry.ID
+    points: int = strawberry.field(description="As earned.")
+    remaining: int
+    status: domain_lots.LotStatus = strawberry.field(description="At the time of the request.")
+    activates_at: datetime = strawberry.field(description="End of the return window.")
+    expires_at: datetime | None
+    order_id: str | None
+
+    @classmethod
+    def from_domain(cls, lot: domain_lots.Lot, now: datetime) -> Lot:
+        return cls(
+            id=strawberry.ID(lot.id),
+            points=lot.points,
+            remaining=lot.remaining,
+            status=lot.status_at(now),
+            activates_at=lot.activates_at,
+            expires_at=lot.expires_at,
+            order_id=lot.order_id,
+        )
+
+
+@strawberry.type(description="A lot as it was created by a credit entry.")
+class CreditedLot:
+    id: strawberry.ID
+    points: int
+    activates_at: datetime
+    expires_at: datetime | None
+
+
+@strawberry.type(description="The part of a debit taken from one lot.")
+class LotFunding:
+    lot_id: strawberry.ID
+    points: int
+
+
+@strawberry.type(description="One immutable ledger entry.")
+class PointsEntry:
+    id: strawberry.ID
+    kind: ledger.EntryKind
+    points: int = strawberry.field(description="Signed: credits positive, debits negative.")
+    balance_after: int
+    created_at: datetime
+    order_id: str | None
+    refund_id: str | None
+    reference: str | None
+    reason: str | None
+    amount: Money | None = strawberry.field(description="The order total or refund amount.")
+    lot: CreditedLot | None = strawberry.field(description="The lot a credit created.")
+    funding: list[LotFunding] = strawberry.field(description="For debits: the lots used.")
+    shortfall: int = strawberry.field(
+        description="Points a refund could not take back (stop-at-zero policy)."
+    )
+
+    @classmethod
+    def from_domain(cls, entry: ledger.Entry) -> PointsEntry:
+        lot = entry.lot
+        return cls(
+            id=strawberry.ID(entry.id),
+            kind=entry.kind,
+            points=entry.points,
+            balance_after=entry.balance_after,
+            created_at=entry.created_at,
+            order_id=entry.order_id,
+            refund_id=entry.refund_id,
+            reference=entry.reference,
+            reason=entry.reason,
+            amount=None if entry.amount is None else Money.from_domain(entry.amount),
+            lot=None
+            if lot is None
+            else CreditedLot(
+                id=strawberry.ID(lot.id),
+                points=lot.points,
+                activates_at=lot.activates_at,
+                expires_at=lot.expires_at,
+            ),
+            funding=[
+                LotFunding(lot_id=strawberry.ID(f.lot_id), points=f.points) for f in entry.funding
+            ],
+            shortfall=entry.shortfall,
+        )
+
+
+@strawberry.type
+class PointsEntryEdge:
+    node: PointsEntry
+    cursor: str
+
+
+@strawberry.type
+class PointsEntryConnection:
+    edges: list[PointsEntryEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def from_page(cls, page: HistoryPage, first: int) -> PointsEntryConnection:
+        entries = page.entries[:first]
+        has_next = len(page.entries) > first or page.has_next
+        edges = [
+            PointsEntryEdge(node=PointsEntry.from_domain(e), cursor=encode_cursor(e.seq))
+            for e in entries
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=has_next,
+                has_previous_page=False,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+
+@strawberry.type(description="A member's points at the time of the request.")
+class Points:
+    balance: int = strawberry.field(
+        description="Sum of all ledger entries: available + pending + not yet recorded "
+        "expiries - debt. Negative when a refund clawed back spent points."
+    )
+    available: int = strawberry.field(description="Active, unexpired points: spendable now.")
+    pending: int = strawberry.field(description="Points still in their return window.")
+    member_id: strawberry.Private[str]
+    now: strawberry.Private[datetime]
+    state: strawberry.Private[domain_lots.PointsState]
+    principal: strawberry.Private[Principal]
+    prefetched: strawberry.Private[HistoryPage | None]
+    prefetched_first: strawberry.Private[int]
+
+    @strawberry.field(description="Open lots, earliest expiry first.")
+    def lots(self) -> list[Lot]:
+        return [
+            Lot.from_domain(lot, self.now)
+            for lot in sorted(self.state.lots, key=domain_lots.Lot.spend_order)
+        ]
+
+    @strawberry.field(description="Open lots expiring within the next `withinDays` days.")
+    def expiring(self, within_days: int = 30) -> list[Lot]:
+        if not 0 <= within_days <= 3660:
+            raise to_graphql_error(errors.InvalidInput("withinDays", "Between 0 and 3660."))
+        until = self.now + timedelta(days=within_days)
+        return [Lot.from_domain(lot, self.now) for lot in self.state.expiring(self.now, until)]
+
+    @strawberry.field(description="Ledger entries, newest first (a Relay connection).")
+    def history(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> PointsEntryConnection:
+        page = self.prefetched
+        if page is None or after is not None or first > self.prefetched_first:
+            page = query(
+                lambda: info.context.services.members.history(
+                    self.principal, self.member_id, first, after
+                )
+            )
+        return PointsEntryConnection.from_page(page, first)
+
+
+def history_first(selections: list[Selection]) -> int | None:
+    """How many entries `points { history(first:) }` asks for without a cursor, so the member
+    and that page are read together. Looks through fragments."""
+    best: int | None = None
+    for sel in selections:
+        if isinstance(sel, FragmentSpread | InlineFragment):
+            found = history_first(sel.selections)
+        elif isinstance(sel, SelectedField) and sel.name == "points":
+            found = None
+            for sub in _flatten(sel.selections):
+                first = sub.arguments.get("first", DEFAULT_PAGE)
+                if (
+                    sub.name == "history"
+                    and sub.arguments.get("after") is None
+                    and isinstance(first, int)
+                    and 1 <= first <= 100
+                ):
+                    found = max(found or 0, first)
+        else:
+            continue
+        if found is not None:
+            best = max(best or 0, found)
+    return best
+
+
+def _flatten(selections: list[Selection]) -> list[SelectedField]:
+    fields: list[SelectedField] = []
+    for sel in selections:
+        if isinstance(sel, SelectedField):
+            fields.append(sel)
+        else:
+            fields.extend(_flatten(sel.selections))
+    return fields
+
+
+# ---- mutations ----------------------------------------------------------------------------
+
+
+@strawberry.input
+class OrderLineInput:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    category: str | None = None
+
+
+@strawberry.input(description="Exactly one of memberId and customerId names the member.")
+class RecordOrderInput:
+    order_id: str = strawberry.field(description="The shop's order id: the idempotency key.")
+    total: MoneyInput
+    placed_at: datetime = strawberry.field(description="With an offset, e.g. 2026-05-01T10:00:00Z.")
+    member_id: strawberry.ID | None = None
+    customer_id: str | None = None
+    lines: list[OrderLineInput] | None = None
+
+
+@strawberry.type(
+    description="An order as recorded, with what it earned and what refunds took back."
+)
+class Order:
+    id: strawberry.ID
+    member_id: strawberry.ID
+    total: Money
+    refunded: Money
+    placed_at: datetime
+    points_earned: int
+    points_reversed: int
+    lot_id: strawberry.ID | None
+
+    @classmethod
+    def from_domain(cls, order: ledger.Order) -> Order:
+        return cls(
+            id=strawberry.ID(order.order_id),
+            member_id=strawberry.ID(order.member_id),
+            total=Money.from_domain(order.total),
+            refunded=Money.from_domain(order.refunded),
+            placed_at=order.placed_at,
+            points_earned=order.points_earned,
+            points_reversed=order.points_reversed,
+            lot_id=None if order.lot_id is None else strawberry.ID(order.lot_id),
+        )
+
+
+@strawberry.type
+class OrderRecorded:
+    order: Order
+    entry: PointsEntry
+
+
+@strawberry.input
+class RefundOrderInput:
+    refund_id: str = strawberry.field(description="The shop's refund id: the idempotency key.")
+    order_id: str
+    amount: MoneyInput
+
+
+@strawberry.type
+class OrderRefunded:
+    order: Order = strawberry.field(description="The order as it is now.")
+    entry: PointsEntry
+
+
+@strawberry.input(description="Members omit memberId/customerId: they redeem their own points.")
+class RedeemPointsInput:
+    points: int
+    reference: str = strawberry.field(description="What the points pay for, e.g. a cart id.")
+    idempotency_key: str
+    member_id: strawberry.ID | None = None
+    customer_id: str | None = None
+    reason: str | None = None
+
+
+@strawberry.type
+class PointsRedeemed:
+    entry: PointsEntry
+
+
+@strawberry.input
+class AdjustPointsInput:
+    points: int = strawberry.field(description="Positive credits a new lot; negative debits.")
+    reason: str
+    idempotency_key: str
+    member_id: strawberry.ID | None = None
+    customer_id: str | None = None
+
+
+@strawberry.type
+class PointsAdjusted:
+    entry: PointsEntry
+
+
+RecordOrderResult = Annotated[
+    OrderRecorded | InvalidInput | MemberNotFound | IdempotencyConflict | ConcurrentUpdate,
+    strawberry.union("RecordOrderResult"),
+]
+RefundOrderResult = Annotated[
+    OrderRefunded
+    | InvalidInput
+    | OrderNotFound
+    | MemberNotFound
+    | RefundExceedsOrder
+    | IdempotencyConflict
+    | ConcurrentUpdate,
+    strawberry.union("RefundOrderResult"),
+]
+RedeemPointsResult = Annotated[
+    PointsRedeemed
+    | InvalidInput
+    | MemberNotFound
+    | InsufficientPoints
+    | IdempotencyConflict
+    | ConcurrentUpdate,
+    strawberry.union("RedeemPointsResult"),
+]
+AdjustPointsResult = Annotated[
+    PointsAdjusted
+    | InvalidInput
+    | MemberNotFound
+    | InsufficientPoints
+    | IdempotencyConflict
+    | ConcurrentUpdate,
+    strawberry.union("AdjustPointsResult"),
+]
+
+
+@strawberry.type
+class PointsMutation:
+    @strawberry.mutation(description="Shop backend: an order earns a lot of points.")
+    def record_order(self, info: Info, input: RecordOrderInput) -> RecordOrderResult:
+        ctx = info.context
+
+        def run() -> OrderRecorded:
+            result = ctx.services.ledger.record_order(
+                ctx.principal,
+                ledger.OrderInput(
+                    order_id=input.order_id,
+                    total_amount=input.total.amount,
+                    currency=input.total.currency,
+                    placed_at=input.placed_at,
+                    member_id=input.member_id,
+                    customer_id=input.customer_id,
+                    lines=[
+                        ledger.OrderLine(ln.sku, ln.quantity, ln.unit_price, ln.category)
+                        for ln in input.lines or []
+                    ],
+                ),
+            )
+            return OrderRecorded(
+                order=Order.from_domain(result.order), entry=PointsEntry.from_domain(result.entry)
+            )
+
+        return cast(RecordOrderResult, mutate(run))
+
+    @strawberry.mutation(description="Shop backend: a full or partial refund takes back its share.")
+    def refund_order(self, info: Info, input: RefundOrderInput) -> RefundOrderResult:
+        ctx = info.context
+
+        def run() -> OrderRefunded:
+            order, entry = ctx.services.ledger.refund_order(
+                ctx.principal,
+                ledger.RefundInput(
+                    refund_id=input.refund_id,
+                    order_id=input.order_id,
+                    amount=input.amount.amount,
+                    currency=input.amount.currency,
+                ),
+            )
+            return OrderRefunded(
+                order=Order.from_domain(order), entry=PointsEntry.from_domain(entry)
+            )
+
+        return cast(RefundOrderResult, mutate(run))
+
+    @strawberry.mutation(description="Spend available points, earliest-expiring lots first.")
+    def redeem_points(self, info: Info, input: RedeemPointsInput) -> RedeemPointsResult:
+        ctx = info.context
+
+        def run() -> PointsRedeemed:
+            entry = ctx.services.ledger.redeem(
+                ctx.principal,
+                ledger.RedeemInput(
+                    points=input.points,
+                    reference=input.reference,
+                    idempotency_key=input.idempotency_key,
+                    member_id=input.member_id,
+                    customer_id=input.customer_id,
+                    reason=input.reason,
+                ),
+            )
+            return PointsRedeemed(entry=PointsEntry.from_domain(entry))
+
+        return cast(RedeemPointsResult, mutate(run))
+
+    @strawberry.mutation(description="Admin: credit or debit points with a reason.")
+    def adjust_points(self, info: Info, input: AdjustPointsInput) -> AdjustPointsResult:
+        ctx = info.context
+
+        def run() -> PointsAdjusted:
+            entry = ctx.services.ledger.adjust(
+                ctx.principal,
+                ledger.AdjustInput(
+                    points=input.points,
+                    reason=input.reason,
+                    idempotency_key=input.idempotency_key,
+                    member_id=input.member_id,
+                    customer_id=input.customer_id,
+                ),
+            )
+            return PointsAdjusted(entry=PointsEntry.from_domain(entry))
+
+        return cast(AdjustPointsResult, mutate(run))
