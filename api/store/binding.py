@@ -17,7 +17,15 @@ def bind(config: Config) -> None:
         # An API call should fail fast rather than hold the caller for PynamoDB's 15 s/30 s.
         meta.connect_timeout_seconds = 3
         meta.read_timeout_seconds = 10
-        model._connection = None
-    # All item types share the base model's connection (and so one botocore client).
+    current = TableItem._connection
+    if current is None or (
+        current.table_name,
+        current.connection.host,
+        current.connection.region,
+    ) != (config.table_name, config.dynamodb_endpoint, config.region):
+        TableItem._connection = None
+    # All item types share the base model's connection, so one botocore client (~50 ms to
+    # build) serves them all.
+    connection = TableItem._get_connection()
     for model in ALL_MODELS:
-        model._connection = TableItem._get_connection()
+        model._connection = connection

@@ -1,0 +1,130 @@
+"""Property: whatever the sequence of operations, the ledger stays consistent.
+
+For random sequences of orders, partial refunds, redemptions, adjustments, clock moves and
+job runs, under either negative-balance policy: every member's balance equals the sum of
+their entries and of their lots minus debt, each entry's balance_after is the running sum,
+no lot goes negative, and refunds never take back more than their order earned.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+
+from api.clock import ManualClock
+from api.config import Config, Stage
+from api.errors import DomainError
+from api.ledger import AdjustInput, EntryKind, RefundInput
+from api.program import NegativeBalancePolicy, SettingsChange
+from api.services import build_services
+from api.store.table import create_table
+from tests.support import (
+    ADMIN,
+    SERVICE,
+    START,
+    assert_ledger_consistent,
+    enroll,
+    ledger_entries,
+    order,
+    redeem,
+    stored_member,
+)
+
+CUSTOMERS = ("cust-a", "cust-b")
+customer = st.sampled_from(CUSTOMERS)
+operation = st.one_of(
+    st.tuples(st.just("order"), customer, st.integers(0, 500), st.integers(0, 400)),
+    st.tuples(st.just("refund"), st.integers(0, 20), st.integers(1, 100)),
+    st.tuples(st.just("redeem"), customer, st.integers(1, 300)),
+    st.tuples(st.just("adjust"), customer, st.integers(-200, 200).filter(bool)),
+    st.tuples(st.just("advance"), st.integers(1, 200)),
+    st.tuples(
+        st.just("job"),
+    ),
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(policy=st.sampled_from(NegativeBalancePolicy), ops=st.lists(operation, max_size=25))
+def test_ledger_invariants_hold_for_any_sequence(
+    dynamodb_client: Any, policy: NegativeBalancePolicy, ops: list[tuple[Any, ...]]
+) -> None:
+    with mock_aws():
+        create_table(dynamodb_client, "loyalty-test")
+        clock = ManualClock(START)
+        services = build_services(Config(stage=Stage.DEV, table_name="loyalty-test"), clock)
+        services.program.update(
+            ADMIN,
+            SettingsChange(
+                negative_balance_policy=policy, return_window_days=7, lot_validity_days=90
+            ),
+        )
+        members = {c: enroll(services, c) for c in CUSTOMERS}
+        orders: list[tuple[str, Decimal]] = []
+        for n, op in enumerate(ops):
+            with suppress(DomainError):  # refusals are fine if they wrote nothing
+                apply(services, clock, orders, n, op)
+            for member_id in members.values():
+                assert_ledger_consistent(member_id)
+                if policy is NegativeBalancePolicy.STOP_AT_ZERO:
+                    assert stored_member(member_id).balance >= 0
+        for order_id, _ in orders:
+            recorded = services.ledger.get_order(order_id)
+            assert recorded is not None
+            assert recorded.points_reversed <= recorded.points_earned
+            refunds = [
+                e
+                for m in members.values()
+                for e in ledger_entries(m)
+                if e.kind is EntryKind.REFUND and e.order_id == order_id
+            ]
+            assert -sum(e.points for e in refunds) + sum(e.shortfall for e in refunds) == (
+                recorded.points_reversed
+            )
+
+
+def apply(
+    services: Any,
+    clock: ManualClock,
+    orders: list[tuple[str, Decimal]],
+    n: int,
+    op: tuple[Any, ...],
+) -> None:
+    match op:
+        case ("order", cust, amount, days_ago):
+            order_id = f"o-{n}"
+            order(
+                services,
+                order_id,
+                str(amount),
+                customer_id=cust,
+                placed_at=clock.now() - timedelta(days=days_ago),
+            )
+            orders.append((order_id, Decimal(amount)))
+        case ("refund", index, percent) if orders:
+            order_id, total = orders[index % len(orders)]
+            amount = (total * percent / 100).quantize(Decimal("0.01"))
+            services.ledger.refund_order(SERVICE, RefundInput(f"r-{n}", order_id, amount, "EUR"))
+        case ("redeem", cust, points):
+            redeem(services, points, f"k-{n}", customer_id=cust)
+        case ("adjust", cust, points):
+            services.ledger.adjust(
+                ADMIN,
+                AdjustInput(
+                    points=points, reason="test", idempotency_key=f"a-{n}", customer_id=cust
+                ),
+            )
+        case ("advance", days):
+            clock.advance(timedelta(days=days))
+        case ("job",):
+            services.maintenance.run()

@@ -1,0 +1,187 @@
+"""Helpers shared by the tests and the benchmark."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from api.auth import Principal, Role
+from api.ids import member_id_for
+from api.ledger import Entry, OrderInput, OrderResult, RedeemInput, entry_from_item, points_state
+from api.members import EnrollInput
+from api.services import Services
+from api.store.models import (
+    ENTRY_PREFIX,
+    PROFILE_SK,
+    EntryItem,
+    MemberItem,
+    TableItem,
+    member_pk,
+)
+
+START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+SERVICE = Principal(Role.SERVICE, "shop-backend")
+ADMIN = Principal(Role.ADMIN, "admin-1")
+
+
+def member(customer_id: str) -> Principal:
+    member_id = member_id_for(customer_id)
+    return Principal(Role.MEMBER, member_id, member_id)
+
+
+@contextmanager
+def count_requests() -> Iterator[Counter[str]]:
+    """Count DynamoDB API calls made through the models' client, by operation name."""
+    calls: Counter[str] = Counter()
+    events = TableItem._get_connection().connection.client.meta.events
+
+    def before_call(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    events.register("before-call.dynamodb", before_call)
+    try:
+        yield calls
+    finally:
+        events.unregister("before-call.dynamodb", before_call)
+
+
+@dataclass
+class FakeLambdaContext:
+    aws_request_id: str = "test-request-1"
+    function_name: str = "loyalty-api-graphql"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:loyalty-api"
+
+
+def http_api_event(
+    query: str,
+    variables: Mapping[str, Any] | None = None,
+    claims: Mapping[str, Any] | None = None,
+    *,
+    method: str = "POST",
+    path: str = "/graphql",
+    headers: Mapping[str, str] | None = None,
+    raw_body: str | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event, as the JWT authorizer passes it on."""
+    body = None
+    query_string = ""
+    if method == "GET":
+        params = {"query": query}
+        if variables:
+            params["variables"] = json.dumps(variables)
+        query_string = urlencode(params)
+    else:
+        body = (
+            raw_body
+            if raw_body is not None
+            else json.dumps({"query": query, "variables": dict(variables or {})})
+        )
+    request_context: dict[str, Any] = {
+        "accountId": "123456789012",
+        "apiId": "api1",
+        "domainName": "api1.execute-api.us-east-1.amazonaws.com",
+        "domainPrefix": "api1",
+        "http": {
+            "method": method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": "203.0.113.7",
+            "userAgent": "pytest",
+        },
+        "requestId": "gw-request-1",
+        "routeKey": f"{method} {path}",
+        "stage": "$default",
+        "time": "01/Mar/2026:12:00:00 +0000",
+        "timeEpoch": 1772366400000,
+    }
+    if claims is not None:
+        request_context["authorizer"] = {"jwt": {"claims": dict(claims), "scopes": None}}
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": query_string,
+        "headers": {
+            "content-type": "application/json",
+            "accept": "application/json",
+            **(headers or {}),
+        },
+        "requestContext": request_context,
+        "isBase64Encoded": False,
+    }
+    if query_string:
+        event["queryStringParameters"] = dict(parse_qsl(query_string))
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+def enroll(services: Services, customer_id: str = "cust-1") -> str:
+    return services.members.enroll(
+        SERVICE, EnrollInput(customer_id=customer_id, time_zone="Europe/Paris", locale="fr-FR")
+    ).id
+
+
+def order(
+    services: Services,
+    order_id: str,
+    amount: str,
+    *,
+    customer_id: str = "cust-1",
+    placed_at: datetime | None = None,
+    currency: str = "EUR",
+) -> OrderResult:
+    return services.ledger.record_order(
+        SERVICE,
+        OrderInput(
+            order_id=order_id,
+            customer_id=customer_id,
+            total_amount=Decimal(amount),
+            currency=currency,
+            placed_at=placed_at or services.clock.now(),
+        ),
+    )
+
+
+def redeem(services: Services, points: int, key: str, customer_id: str = "cust-1") -> Entry:
+    return services.ledger.redeem(
+        SERVICE,
+        RedeemInput(
+            points=points, reference=f"ref-{key}", idempotency_key=key, customer_id=customer_id
+        ),
+    )
+
+
+def ledger_entries(member_id: str) -> list[Entry]:
+    """Every entry of a member, oldest first."""
+    items = EntryItem.query(
+        member_pk(member_id), EntryItem.sk.startswith(ENTRY_PREFIX), consistent_read=True
+    )
+    return [entry_from_item(item) for item in items]
+
+
+def stored_member(member_id: str) -> MemberItem:
+    return MemberItem.get(member_pk(member_id), PROFILE_SK, consistent_read=True)
+
+
+def assert_ledger_consistent(member_id: str) -> None:
+    """The ledger's invariants for one member, read back from the table."""
+    item = stored_member(member_id)
+    entries = ledger_entries(member_id)
+    state = points_state(item)
+    assert int(item.balance) == sum(e.points for e in entries)
+    assert int(item.balance) == state.balance
+    running = 0
+    for entry in entries:
+        running += entry.points
+        assert entry.balance_after == running, entry
+    assert all(0 < lot.remaining <= lot.points for lot in state.lots)
+    assert state.debt >= 0
