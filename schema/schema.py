@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import strawberry
@@ -67,6 +68,7 @@ class LoyaltySchema(strawberry.Schema):
                 logger.error("Unexpected error at %s", error.path, exc_info=error.original_error)
 
 
+@cache
 def build_schema(*, introspection: bool) -> strawberry.Schema:
     # Built once: validation rule classes must be the same objects on every request, or the
     # validation cache (keyed on them) never hits.

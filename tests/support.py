@@ -73,7 +73,7 @@ def http_api_event(
     """An API Gateway HTTP API (payload 2.0) event, as the JWT authorizer passes it on."""
     body = None
     query_string = ""
-    if method == "GET":
+    if method == "GET" and query:
         params = {"query": query}
         if variables:
             params["variables"] = json.dumps(variables)

