@@ -9,8 +9,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from api.auth import Principal, Role
+from api.consents import Channel
 from api.ledger import AdjustInput, OrderInput, RedeemInput, RefundInput
-from api.members import Channel, ConsentInput, EnrollInput
+from api.members import ConsentInput, EnrollInput
 from api.program import SettingsChange
 from api.services import Services
 

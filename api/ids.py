@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 
 # Order ids, refund ids, idempotency keys, references, customer ids: printable ASCII that shop
 # platforms use in ids (Shopify's gid://shopify/Order/1, "#1001", emails as customer ids).
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/#@+\-]{0,127}")
-_MEMBER_ID = re.compile(r"mbr_[a-z2-7]{26}")
+_MEMBER_ID = re.compile(r"mbr_[0-9a-f]{26}")
 
 
 def is_external_id(value: str) -> bool:
@@ -26,5 +25,4 @@ def member_id_for(customer_id: str) -> str:
     Any call can therefore name a member either way without a lookup, enrolment is naturally
     idempotent, and logs carry this opaque id rather than a customer id that may be an email.
     """
-    digest = hashlib.sha256(customer_id.encode()).digest()
-    return "mbr_" + base64.b32encode(digest).decode().lower()[:26]
+    return "mbr_" + hashlib.sha256(customer_id.encode()).hexdigest()[:26]  # 104 bits

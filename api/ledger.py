@@ -41,13 +41,12 @@ from api.program import (
     ProgramSettings,
     settings_from_item,
 )
+from api.store import reads
 from api.store.models import (
     DUE_SHARDS,
     EntryItem,
-    FundingAttribute,
     IdempotencyItem,
     LineAttribute,
-    LotAttribute,
     MemberItem,
     OrderItem,
     ProgramItem,
@@ -164,51 +163,27 @@ class AdjustInput:
 # ---- item <-> domain ----------------------------------------------------------------------
 
 
-def lot_from_attr(attr: LotAttribute) -> Lot:
-    return Lot(
-        id=attr.id,
-        points=int(attr.points),
-        remaining=int(attr.remaining),
-        activates_at=attr.activates_at,
-        expires_at=attr.expires_at,
-        status=LotStatus(attr.status),
-        order_id=attr.order_id,
-    )
-
-
-def lot_to_attr(lot: Lot) -> LotAttribute:
-    return LotAttribute(
-        id=lot.id,
-        points=lot.points,
-        remaining=lot.remaining,
-        activates_at=lot.activates_at,
-        expires_at=lot.expires_at,
-        status=lot.status.value,
-        order_id=lot.order_id,
-    )
-
-
 def points_state(member: MemberItem) -> PointsState:
-    return PointsState(lots=tuple(lot_from_attr(a) for a in member.lots), debt=int(member.debt))
+    return PointsState(lots=member.lots, debt=member.debt)
 
 
 def store_points_state(member: MemberItem, state: PointsState) -> None:
-    member.lots = [lot_to_attr(lot) for lot in state.lots]
+    member.lots = state.lots
     member.debt = state.debt
     member.balance = state.balance
     due = state.due_at()
     member.due_at = due
     # Member ids are hashes, so their last characters spread members evenly over the shards.
-    member.due_shard = None if due is None else f"DUE#{int(member.member_id[-4:], 36) % DUE_SHARDS}"
+    member.due_shard = None if due is None else f"DUE#{int(member.member_id[-4:], 16) % DUE_SHARDS}"
 
 
 def entry_from_item(item: EntryItem) -> Entry:
     return Entry(
         member_id=item.member_id,
-        seq=int(item.seq),
+        seq=item.seq,
         kind=EntryKind(item.kind),
-        points=int(item.points),
-        balance_after=int(item.balance_after),
+        points=item.points,
+        balance_after=item.balance_after,
         created_at=item.created_at,
         actor=item.actor,
         order_id=item.order_id,
@@ -218,9 +193,9 @@ def entry_from_item(item: EntryItem) -> Entry:
         amount=None
         if item.amount is None or item.currency is None
         else Money(Decimal(item.amount), item.currency),
-        lot=None if item.lot is None else lot_from_attr(item.lot),
-        funding=tuple(Funding(f.lot_id, int(f.points)) for f in item.funding),
-        shortfall=int(item.shortfall),
+        lot=item.lot,
+        funding=item.funding,
+        shortfall=item.shortfall,
     )
 
 
@@ -241,8 +216,8 @@ def entry_to_item(entry: Entry) -> EntryItem:
         reason=entry.reason,
         amount=None if entry.amount is None else str(entry.amount.amount),
         currency=None if entry.amount is None else entry.amount.currency,
-        lot=None if entry.lot is None else lot_to_attr(entry.lot),
-        funding=[FundingAttribute(lot_id=f.lot_id, points=f.points) for f in entry.funding],
+        lot=entry.lot,
+        funding=entry.funding,
         shortfall=entry.shortfall,
     )
 
@@ -253,12 +228,12 @@ def order_from_item(item: OrderItem) -> Order:
         member_id=item.member_id,
         total=Money(Decimal(item.total), item.currency),
         placed_at=item.placed_at,
-        points_earned=int(item.points_earned),
-        points_reversed=int(item.points_reversed),
+        points_earned=item.points_earned,
+        points_reversed=item.points_reversed,
         refunded=Money(Decimal(item.refunded), item.currency),
         lot_id=item.lot_id,
         lines=tuple(
-            OrderLine(line.sku, int(line.quantity), Decimal(line.unit_price), line.category)
+            OrderLine(line.sku, line.quantity, Decimal(line.unit_price), line.category)
             for line in item.lines
         ),
     )
@@ -276,8 +251,7 @@ class Found:
     """The items one strongly consistent BatchGetItem returned, always with the settings."""
 
     def __init__(self, *keys: tuple[str, str]) -> None:
-        items = TableItem.batch_get([PROGRAM_KEY, *keys], consistent_read=True)
-        self._items = {item.key: item for item in items}
+        self._items = reads.get_many([PROGRAM_KEY, *keys])
 
     def get(self, key: tuple[str, str], model: type[M]) -> M | None:
         item = self._items.get(key)
@@ -430,7 +404,7 @@ class LedgerService:
     def _replay_order(self, order: OrderItem, fingerprint: str) -> OrderResult:
         if order.request_hash != fingerprint:
             raise IdempotencyConflict("orderId")
-        entry = self._get_entry(order.member_id, int(order.entry_seq))
+        entry = self._get_entry(order.member_id, order.entry_seq)
         return OrderResult(order_from_item(order), entry)
 
     def _get_entry(self, member_id: str, seq: int) -> Entry:
@@ -479,7 +453,7 @@ class LedgerService:
                 raise MemberNotFound() from exc
             # Cumulative share, so partial refunds add up to exactly what the order earned.
             refunded_after = refunded + amount.amount
-            earned = int(order.points_earned)
+            earned = order.points_earned
             reversed_after = (
                 earned
                 if refunded_after == order_total
@@ -487,7 +461,7 @@ class LedgerService:
                     (Decimal(earned) * refunded_after / order_total).to_integral_value(ROUND_FLOOR)
                 )
             )
-            points = reversed_after - int(order.points_reversed)
+            points = reversed_after - order.points_reversed
             clawback = claw_back(
                 points_state(member),
                 points,
@@ -544,7 +518,7 @@ class LedgerService:
             raise IdempotencyConflict("refundId")
         assert record.order_id is not None
         order = self._get_order(record.order_id)
-        return order_from_item(order), self._get_entry(record.member_id, int(record.entry_seq))
+        return order_from_item(order), self._get_entry(record.member_id, record.entry_seq)
 
     def _get_record(self, key: tuple[str, str]) -> IdempotencyItem:
         try:
@@ -555,7 +529,7 @@ class LedgerService:
     def _replay_keyed(self, record: IdempotencyItem, fingerprint: str) -> Entry:
         if record.request_hash != fingerprint:
             raise IdempotencyConflict("idempotencyKey")
-        return self._get_entry(record.member_id, int(record.entry_seq))
+        return self._get_entry(record.member_id, record.entry_seq)
 
     # ---- redemptions and adjustments ------------------------------------------------------
 

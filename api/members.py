@@ -8,22 +8,23 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import Enum, StrEnum
+from enum import Enum
 
 from pynamodb.exceptions import PutError
 
 from api import validation as v
 from api.auth import Permission, Principal
 from api.clock import Clock
+from api.consents import Channel, Consent
 from api.errors import Forbidden, IdempotencyConflict, InvalidInput, MemberNotFound
 from api.ids import member_id_for
 from api.ledger import Entry, entry_from_item, points_state, request_hash
 from api.lots import PointsState
 from api.program import ProgramService
+from api.store import reads
 from api.store.models import (
     ENTRY_PREFIX,
     PROFILE_SK,
-    ConsentAttribute,
     EntryItem,
     MemberItem,
     TableItem,
@@ -33,20 +34,6 @@ from api.store.models import (
 from api.store.tx import Retry, with_retries
 
 MAX_PAGE = 100
-
-
-class Channel(StrEnum):
-    EMAIL = "EMAIL"
-    SMS = "SMS"
-    PUSH = "PUSH"
-
-
-@dataclass(frozen=True)
-class Consent:
-    channel: Channel
-    granted: bool
-    updated_at: datetime  # when it was given or withdrawn
-    source: str  # where: "checkout", "signup-form", "app-settings"...
 
 
 @dataclass(frozen=True)
@@ -150,12 +137,9 @@ def member_from_item(item: MemberItem) -> Member:
         birthday=None if item.birthday is None else date.fromisoformat(item.birthday),
         time_zone=item.time_zone,
         locale=item.locale,
-        consents=tuple(
-            Consent(Channel(c.channel), bool(c.granted), c.updated_at, c.source)
-            for c in item.consents
-        ),
+        consents=item.consents,
         points=points_state(item),
-        balance=int(item.balance),
+        balance=item.balance,
         created_at=item.created_at,
         updated_at=item.updated_at,
     )
@@ -186,7 +170,7 @@ class MemberService:
             customer_id=customer_id,
             balance=0,
             debt=0,
-            lots=[],
+            lots=(),
             created_at=now,
             updated_at=now,
         )
@@ -267,8 +251,10 @@ class MemberService:
         if change.locale is not UNCHANGED:
             item.locale = v.locale("locale", change.locale)
         updates = {c.channel: c for c in self._check_consents(change.consents, now)}
-        kept = [c for c in item.consents if c.channel not in updates]
-        item.consents = kept + [self._consent_attr(c, now) for c in updates.values()]
+        kept = tuple(c for c in item.consents if c.channel not in updates)
+        item.consents = kept + tuple(
+            Consent(c.channel, c.granted, c.given_at or now, c.source) for c in updates.values()
+        )
 
     def _check_consents(
         self, consents: Sequence[ConsentInput], now: datetime
@@ -294,15 +280,6 @@ class MemberService:
             )
         return checked
 
-    @staticmethod
-    def _consent_attr(consent: ConsentInput, now: datetime) -> ConsentAttribute:
-        return ConsentAttribute(
-            channel=consent.channel.value,
-            granted=consent.granted,
-            updated_at=consent.given_at or now,
-            source=consent.source,
-        )
-
     # ---- reading --------------------------------------------------------------------------
 
     def _authorize_read(self, actor: Principal, member_id: str) -> None:
@@ -320,14 +297,8 @@ class MemberService:
         (the profile sorts after the entries), plus the settings read where a test clock runs."""
         self._authorize_read(actor, member_id)
         limit = 1 if history_first is None else _page_size(history_first) + 2
-        items = list(
-            TableItem.query(
-                member_pk(member_id),
-                TableItem.sk <= PROFILE_SK,
-                scan_index_forward=False,
-                limit=limit,
-                consistent_read=True,
-            )
+        items = reads.query(
+            member_pk(member_id), TableItem.sk <= PROFILE_SK, limit=limit, descending=True
         )
         if not items or not isinstance(items[0], MemberItem):
             return None
@@ -347,12 +318,11 @@ class MemberService:
         before = decode_cursor(after) if after is not None else 10**12
         if before <= 0:
             return HistoryPage([], False)
-        items = TableItem.query(
+        items = reads.query(
             member_pk(member_id),
             TableItem.sk.between(ENTRY_PREFIX, entry_sk(before - 1)),
-            scan_index_forward=False,
             limit=first + 1,
-            consistent_read=True,
+            descending=True,
         )
         entries = [entry_from_item(i) for i in items if isinstance(i, EntryItem)]
         return HistoryPage(entries[:first], len(entries) > first)

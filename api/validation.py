@@ -45,7 +45,9 @@ def member_ref(member_id: str | None, customer_id: str | None) -> str:
         raise InvalidInput("memberId", "Give exactly one of memberId and customerId.")
     if member_id is not None:
         if not is_member_id(member_id):
-            raise InvalidInput("memberId", "Not a member id (mbr_ followed by 26 characters).")
+            raise InvalidInput(
+                "memberId", "Not a member id (mbr_ followed by 26 hexadecimal digits)."
+            )
         return member_id
     assert customer_id is not None
     return member_id_for(external_id("customerId", customer_id))

@@ -9,6 +9,7 @@ import strawberry
 
 from api import errors, members
 from api.auth import Permission, Principal
+from api.consents import Channel
 from api.validation import member_ref
 from schema.context import Info
 from schema.errors import (
@@ -21,12 +22,12 @@ from schema.errors import (
 )
 from schema.points import Points, history_first
 
-strawberry.enum(members.Channel)
+strawberry.enum(Channel)
 
 
 @strawberry.type(description="Consent to be contacted on one channel: when and where it was given.")
 class Consent:
-    channel: members.Channel
+    channel: Channel
     granted: bool
     updated_at: datetime
     source: str
@@ -83,11 +84,7 @@ class Member:
 
 def _view(info: Info, member_id: str) -> Member | None:
     ctx = info.context
-    view = query(
-        lambda: ctx.services.members.view(
-            ctx.principal, member_id, history_first(info.selected_fields[0].selections)
-        )
-    )
+    view = query(lambda: ctx.services.members.view(ctx.principal, member_id, history_first(info)))
     return None if view is None else Member.from_view(view, ctx.principal)
 
 
@@ -112,7 +109,7 @@ class MemberQuery:
 
 @strawberry.input
 class ConsentInput:
-    channel: members.Channel
+    channel: Channel
     granted: bool
     source: str = strawberry.field(description='Where it was given, e.g. "checkout".')
     given_at: datetime | None = strawberry.field(default=None, description="Defaults to now.")

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import strawberry
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    SelectionSetNode,
+    value_from_ast_untyped,
+)
+from graphql.execution.values import VariableValues
 
 from api import errors, ledger
 from api import lots as domain_lots
 from api.auth import Principal
 from api.members import HistoryPage, encode_cursor
 from schema.common import Money, MoneyInput, PageInfo
-from schema.context import Info
+from schema.context import Context, Info
 from schema.errors import (
     ConcurrentUpdate,
     IdempotencyConflict,
@@ -198,39 +206,48 @@ class Points:
         return PointsEntryConnection.from_page(page, first)
 
 
-def history_first(selections: list[Selection]) -> int | None:
-    """How many entries `points { history(first:) }` asks for without a cursor, so the member
-    and that page are read together. Looks through fragments."""
+def history_first(info: Info) -> int | None:
+    """How many entries `points { history(first:) }` asks for without a cursor, so that the
+    member and that page are read in one Query. Walks the query's syntax tree (through
+    fragments): Strawberry's `selected_fields` would convert the whole tree on every request.
+    """
+    raw = info._raw_info
+    return _history_first(raw.field_nodes[0].selection_set, raw, in_points=False)
+
+
+def _history_first(
+    selection_set: SelectionSetNode | None, raw: GraphQLResolveInfo[Context], *, in_points: bool
+) -> int | None:
     best: int | None = None
-    for sel in selections:
-        if isinstance(sel, FragmentSpread | InlineFragment):
-            found = history_first(sel.selections)
-        elif isinstance(sel, SelectedField) and sel.name == "points":
-            found = None
-            for sub in _flatten(sel.selections):
-                first = sub.arguments.get("first", DEFAULT_PAGE)
-                if (
-                    sub.name == "history"
-                    and sub.arguments.get("after") is None
-                    and isinstance(first, int)
-                    and 1 <= first <= 100
-                ):
-                    found = max(found or 0, first)
-        else:
-            continue
+    for node in selection_set.selections if selection_set else ():
+        found: int | None = None
+        if isinstance(node, FieldNode):
+            name = node.name.value
+            if in_points and name == "history":
+                found = _first_without_cursor(node, raw)
+            elif not in_points and name == "points":
+                found = _history_first(node.selection_set, raw, in_points=True)
+        elif isinstance(node, InlineFragmentNode):
+            found = _history_first(node.selection_set, raw, in_points=in_points)
+        elif isinstance(node, FragmentSpreadNode) and node.name.value in raw.fragments:
+            fragment = raw.fragments[node.name.value]
+            found = _history_first(fragment.selection_set, raw, in_points=in_points)
         if found is not None:
             best = max(best or 0, found)
     return best
 
 
-def _flatten(selections: list[Selection]) -> list[SelectedField]:
-    fields: list[SelectedField] = []
-    for sel in selections:
-        if isinstance(sel, SelectedField):
-            fields.append(sel)
-        else:
-            fields.extend(_flatten(sel.selections))
-    return fields
+def _first_without_cursor(node: FieldNode, raw: GraphQLResolveInfo[Context]) -> int | None:
+    # graphql-core 3.3 declares VariableValues; some execution paths still hand over a dict.
+    variables: Any = raw.variable_values
+    coerced = variables.coerced if isinstance(variables, VariableValues) else variables
+    args = {
+        arg.name.value: value_from_ast_untyped(arg.value, coerced) for arg in node.arguments or ()
+    }
+    first = args.get("first", DEFAULT_PAGE)
+    if args.get("after") is not None or not isinstance(first, int) or not 1 <= first <= 100:
+        return None
+    return first
 
 
 # ---- mutations ----------------------------------------------------------------------------

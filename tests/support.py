@@ -45,11 +45,12 @@ def count_requests() -> Iterator[Counter[str]]:
     def before_call(model: Any, **_: Any) -> None:
         calls[model.name] += 1
 
-    events.register("before-call.dynamodb", before_call)
+    # Every handler of this event runs (a Stubber answers on before-call, ending that one).
+    events.register("before-parameter-build.dynamodb", before_call)
     try:
         yield calls
     finally:
-        events.unregister("before-call.dynamodb", before_call)
+        events.unregister("before-parameter-build.dynamodb", before_call)
 
 
 @dataclass

@@ -15,22 +15,29 @@ returns the profile and the newest entries: the home screen in one request.
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from datetime import datetime
+from typing import Any, TypeVar
 
 from pynamodb.attributes import (
-    BooleanAttribute,
+    Attribute,
     DiscriminatorAttribute,
     ListAttribute,
     MapAttribute,
-    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.constants import NUMBER, STRING
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
+
+from api.consents import Channel, Consent
+from api.lots import Funding, Lot, LotStatus
+
+T = TypeVar("T")
 
 PROFILE_SK = "PROFILE"
 ENTRY_PREFIX = "E#"
@@ -91,31 +98,102 @@ class TableItem(Model):
         return (self.pk, self.sk)
 
 
-class LotAttribute(MapAttribute[str, Any]):
-    id = UnicodeAttribute()
-    points = NumberAttribute()
-    remaining = NumberAttribute()
-    activates_at = UTCDateTimeAttribute()
-    expires_at = UTCDateTimeAttribute(null=True)
-    status = UnicodeAttribute()
-    order_id = UnicodeAttribute(null=True)
+class IntegerAttribute(Attribute[int]):
+    """A whole number (points, sequence numbers): int() rather than NumberAttribute's
+    json.loads, and typed as int."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value: int) -> str:
+        return str(value)
+
+    def deserialize(self, value: str) -> int:
+        return int(value)
 
 
-class FundingAttribute(MapAttribute[str, Any]):
-    lot_id = UnicodeAttribute()
-    points = NumberAttribute()
+class _CompactJSON(Attribute[T]):
+    """A nested structure stored as one compact JSON string. Nothing queries inside it, and
+    decoding it is a json.loads rather than PynamoDB's attribute-by-attribute maps: the
+    member's open lots are read on every request."""
+
+    attr_type = STRING
+
+    def serialize(self, value: T) -> str:
+        return json.dumps(self.encode(value), separators=(",", ":"))
+
+    def deserialize(self, value: str) -> T:
+        return self.decode(json.loads(value))
+
+    def encode(self, value: T) -> Any:
+        raise NotImplementedError
+
+    def decode(self, data: Any) -> T:
+        raise NotImplementedError
 
 
-class ConsentAttribute(MapAttribute[str, Any]):
-    channel = UnicodeAttribute()
-    granted = BooleanAttribute()
-    updated_at = UTCDateTimeAttribute()
-    source = UnicodeAttribute()
+def _lot_encode(lot: Lot) -> dict[str, Any]:
+    return {
+        "id": lot.id,
+        "points": lot.points,
+        "remaining": lot.remaining,
+        "activates_at": lot.activates_at.isoformat(),
+        "expires_at": None if lot.expires_at is None else lot.expires_at.isoformat(),
+        "status": lot.status.value,
+        "order_id": lot.order_id,
+    }
+
+
+def _lot_decode(data: dict[str, Any]) -> Lot:
+    expires = data["expires_at"]
+    return Lot(
+        id=data["id"],
+        points=data["points"],
+        remaining=data["remaining"],
+        activates_at=datetime.fromisoformat(data["activates_at"]),
+        expires_at=None if expires is None else datetime.fromisoformat(expires),
+        status=LotStatus(data["status"]),
+        order_id=data["order_id"],
+    )
+
+
+class LotAttribute(_CompactJSON[Lot]):
+    def encode(self, value: Lot) -> Any:
+        return _lot_encode(value)
+
+    def decode(self, data: Any) -> Lot:
+        return _lot_decode(data)
+
+
+class LotsAttribute(_CompactJSON[tuple[Lot, ...]]):
+    def encode(self, value: tuple[Lot, ...]) -> Any:
+        return [_lot_encode(lot) for lot in value]
+
+    def decode(self, data: Any) -> tuple[Lot, ...]:
+        return tuple(_lot_decode(item) for item in data)
+
+
+class FundingAttribute(_CompactJSON[tuple[Funding, ...]]):
+    def encode(self, value: tuple[Funding, ...]) -> Any:
+        return [[f.lot_id, f.points] for f in value]
+
+    def decode(self, data: Any) -> tuple[Funding, ...]:
+        return tuple(Funding(lot_id, points) for lot_id, points in data)
+
+
+class ConsentsAttribute(_CompactJSON[tuple[Consent, ...]]):
+    def encode(self, value: tuple[Consent, ...]) -> Any:
+        return [[c.channel.value, c.granted, c.updated_at.isoformat(), c.source] for c in value]
+
+    def decode(self, data: Any) -> tuple[Consent, ...]:
+        return tuple(
+            Consent(Channel(channel), granted, datetime.fromisoformat(at), source)
+            for channel, granted, at, source in data
+        )
 
 
 class LineAttribute(MapAttribute[str, Any]):
     sku = UnicodeAttribute()
-    quantity = NumberAttribute()
+    quantity = IntegerAttribute()
     unit_price = UnicodeAttribute()  # Decimal as text: DynamoDB numbers would come back floats
     category = UnicodeAttribute(null=True)
 
@@ -123,13 +201,13 @@ class LineAttribute(MapAttribute[str, Any]):
 class ProgramItem(TableItem, discriminator="program"):
     points_per_unit = UnicodeAttribute()
     rounding = UnicodeAttribute()
-    min_points = NumberAttribute()
-    max_points = NumberAttribute(null=True)
+    min_points = IntegerAttribute()
+    max_points = IntegerAttribute(null=True)
     currencies = UnicodeSetAttribute()
-    return_window_days = NumberAttribute()
-    lot_validity_days = NumberAttribute(null=True)
+    return_window_days = IntegerAttribute()
+    lot_validity_days = IntegerAttribute(null=True)
     negative_balance = UnicodeAttribute()
-    clock_offset_seconds = NumberAttribute(default=0)
+    clock_offset_seconds = IntegerAttribute(default=0)
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
@@ -143,10 +221,10 @@ class MemberItem(TableItem, discriminator="member"):
     birthday = UnicodeAttribute(null=True)  # ISO date
     time_zone = UnicodeAttribute()
     locale = UnicodeAttribute()
-    consents: ListAttribute[ConsentAttribute] = ListAttribute(of=ConsentAttribute, default=list)
-    balance = NumberAttribute(default=0)
-    debt = NumberAttribute(default=0)
-    lots: ListAttribute[LotAttribute] = ListAttribute(of=LotAttribute, default=list)
+    consents = ConsentsAttribute(default=tuple)
+    balance = IntegerAttribute(default=0)
+    debt = IntegerAttribute(default=0)
+    lots = LotsAttribute(default=tuple)
     enroll_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
@@ -155,10 +233,10 @@ class MemberItem(TableItem, discriminator="member"):
 
 class EntryItem(TableItem, discriminator="entry"):
     member_id = UnicodeAttribute()
-    seq = NumberAttribute()
+    seq = IntegerAttribute()
     kind = UnicodeAttribute()
-    points = NumberAttribute()
-    balance_after = NumberAttribute()
+    points = IntegerAttribute()
+    balance_after = IntegerAttribute()
     created_at = UTCDateTimeAttribute()
     actor = UnicodeAttribute()
     order_id = UnicodeAttribute(null=True)
@@ -168,8 +246,8 @@ class EntryItem(TableItem, discriminator="entry"):
     amount = UnicodeAttribute(null=True)
     currency = UnicodeAttribute(null=True)
     lot = LotAttribute(null=True)
-    funding: ListAttribute[FundingAttribute] = ListAttribute(of=FundingAttribute, default=list)
-    shortfall = NumberAttribute(default=0)
+    funding = FundingAttribute(default=tuple)
+    shortfall = IntegerAttribute(default=0)
 
 
 class OrderItem(TableItem, discriminator="order"):
@@ -180,11 +258,11 @@ class OrderItem(TableItem, discriminator="order"):
     placed_at = UTCDateTimeAttribute()
     lines: ListAttribute[LineAttribute] = ListAttribute(of=LineAttribute, default=list)
     request_hash = UnicodeAttribute()
-    points_earned = NumberAttribute()
+    points_earned = IntegerAttribute()
     lot_id = UnicodeAttribute(null=True)
-    entry_seq = NumberAttribute()
+    entry_seq = IntegerAttribute()
     refunded = UnicodeAttribute()
-    points_reversed = NumberAttribute(default=0)
+    points_reversed = IntegerAttribute(default=0)
     created_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
@@ -194,16 +272,17 @@ class IdempotencyItem(TableItem, discriminator="idempotency"):
 
     request_hash = UnicodeAttribute()
     member_id = UnicodeAttribute()
-    entry_seq = NumberAttribute()
+    entry_seq = IntegerAttribute()
     order_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
 
 
-ALL_MODELS: tuple[type[TableItem], ...] = (
-    TableItem,
-    ProgramItem,
-    MemberItem,
-    EntryItem,
-    OrderItem,
-    IdempotencyItem,
-)
+# The discriminator values, as PynamoDB writes them in `type`.
+ITEM_TYPES: dict[str, type[TableItem]] = {
+    "program": ProgramItem,
+    "member": MemberItem,
+    "entry": EntryItem,
+    "order": OrderItem,
+    "idempotency": IdempotencyItem,
+}
+ALL_MODELS: tuple[type[TableItem], ...] = (TableItem, *ITEM_TYPES.values())

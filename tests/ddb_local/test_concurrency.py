@@ -6,15 +6,17 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TypeVar
 
 import pytest
 
 from api.errors import DomainError, InsufficientPoints
 from api.ids import member_id_for
-from api.ledger import AdjustInput, RefundInput
+from api.ledger import AdjustInput, Entry, EntryKind, OrderResult, RefundInput
+from api.maintenance import MaintenanceReport
 from api.program import SettingsChange
 from api.services import Services
 from tests.support import (
@@ -61,7 +63,7 @@ def funded(local_services: Services) -> str:
 def test_fifty_concurrent_redemptions_of_ten_against_a_hundred(
     local_services: Services, funded: str
 ) -> None:
-    results = all_at_once([(lambda i=i: redeem(local_services, 10, f"k-{i}")) for i in range(50)])
+    results = all_at_once([partial(redeem, local_services, 10, f"k-{i}") for i in range(50)])
     outcomes = Counter(type(r).__name__ for r in results)
     assert outcomes == {"Entry": 10, "InsufficientPoints": 40}, outcomes
     assert stored_member(funded).balance == 0
@@ -78,11 +80,15 @@ def test_twenty_concurrent_replays_of_one_order_make_one_lot(local_services: Ser
         [(lambda: order(local_services, "o-1", "42.00", placed_at=placed)) for _ in range(20)]
     )
     assert not [r for r in results if isinstance(r, DomainError)]
-    assert len({r.entry for r in results}) == 1  # type: ignore[union-attr]
+    assert len({r.entry for r in results if isinstance(r, OrderResult)}) == 1
     assert len(stored_member(member_id).lots) == 1
     assert len(ledger_entries(member_id)) == 1
     assert stored_member(member_id).balance == 42
     assert_ledger_consistent(member_id)
+
+
+def earn(services: Services, order_id: str, placed: datetime) -> Entry:
+    return order(services, order_id, "20.00", placed_at=placed).entry
 
 
 def test_mixed_concurrent_earnings_and_redemptions_keep_the_books(
@@ -90,15 +96,18 @@ def test_mixed_concurrent_earnings_and_redemptions_keep_the_books(
 ) -> None:
     local_services.program.update(ADMIN, SettingsChange(return_window_days=0))
     placed = local_services.clock.now() - timedelta(seconds=1)
-    calls: list[Callable[[], object]] = []
+    calls: list[Callable[[], Entry]] = []
     for i in range(15):
-        calls.append(lambda i=i: order(local_services, f"o-{i}", "20.00", placed_at=placed))
-        calls.append(lambda i=i: redeem(local_services, 15, f"k-{i}"))
-        calls.append(lambda i=i: redeem(local_services, 15, f"k-{i}"))  # a replay
+        calls.append(
+            partial(lambda i: order(local_services, f"o-{i}", "20.00", placed_at=placed).entry, i)
+        )
+        calls.append(partial(redeem, local_services, 15, f"k-{i}"))
+        calls.append(partial(redeem, local_services, 15, f"k-{i}"))  # a replay
     results = all_at_once(calls)
     errors = [r for r in results if isinstance(r, DomainError)]
     assert all(isinstance(e, InsufficientPoints) for e in errors), errors
-    spent = 15 * len({r.seq for r in results if getattr(r, "kind", None) == "REDEEM"})
+    redeemed = {r.seq for r in results if isinstance(r, Entry) and r.kind is EntryKind.REDEEM}
+    spent = 15 * len(redeemed)
     assert stored_member(funded).balance == 100 + 15 * 20 - spent
     assert_ledger_consistent(funded)
 
@@ -108,13 +117,10 @@ def test_concurrent_refunds_never_take_back_more_than_the_order(
 ) -> None:
     member_id = enroll(local_services)
     order(local_services, "o-1", "100.00")
+    refund = local_services.ledger.refund_order
     results = all_at_once(
         [
-            (
-                lambda i=i: local_services.ledger.refund_order(
-                    SERVICE, RefundInput(f"r-{i}", "o-1", Decimal("30.00"), "EUR")
-                )
-            )
+            partial(refund, SERVICE, RefundInput(f"r-{i}", "o-1", Decimal("30.00"), "EUR"))
             for i in range(8)
         ]
     )
@@ -139,7 +145,7 @@ def test_overlapping_job_runs_expire_each_lot_once(local_services: Services) -> 
             placed_at=local_services.clock.now() - timedelta(days=500),
         )
     reports = all_at_once([local_services.maintenance.run for _ in range(4)])
-    assert sum(r.points_expired for r in reports) == 50  # type: ignore[union-attr]
+    assert sum(r.points_expired for r in reports if isinstance(r, MaintenanceReport)) == 50
     for i in range(5):
         member_id = member_id_for(f"cust-{i}")
         assert stored_member(member_id).balance == 0

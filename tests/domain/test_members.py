@@ -7,11 +7,11 @@ from datetime import date, timedelta
 import pytest
 
 from api.clock import ManualClock
+from api.consents import Channel
 from api.errors import Forbidden, IdempotencyConflict, InvalidInput
 from api.ids import member_id_for
 from api.members import (
     UNCHANGED,
-    Channel,
     ConsentInput,
     EnrollInput,
     ProfileChange,

@@ -91,7 +91,7 @@ def test_a_refund_of_spent_points_goes_negative_then_is_repaid(
     # The next earnings repay the debt before they can be spent.
     earn = order(services, "o-2", "50").entry
     assert earn.balance_after == -30
-    assert stored_member(member_id).lots == []
+    assert stored_member(member_id).lots == ()
     earn = order(services, "o-3", "100").entry
     assert earn.balance_after == 70
     view = services.members.view(ADMIN, member_id, None)

@@ -1,0 +1,1 @@
+"""`make bench`: what a request costs in the Lambda handler, and what importing it costs."""

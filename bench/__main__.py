@@ -1,0 +1,274 @@
+"""`make bench`: per-request cost of the Lambda handler, DynamoDB requests, import time.
+
+1. The handler's in-process time per request (API Gateway event in, response out) for the
+   member home query, recordOrder and redeemPoints, with DynamoDB answered instantly by
+   botocore's Stubber: Mangum + Strawberry + auth + resolvers + PynamoDB, no network.
+2. The DynamoDB requests each one makes.
+3. The import time of handlers.graphql in a fresh interpreter, beside the import time of the
+   third-party modules it loads, imported alone in the same order.
+
+Figures are medians (and p90) of one run; the machine is shared, so compare ratios.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+ENV = {
+    "STAGE": "prod",  # what runs in production: no test clock, so no settings read
+    "TABLE_NAME": "loyalty-bench",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+os.environ.update(ENV)
+
+from botocore.stub import Stubber  # noqa: E402
+
+from api.ids import member_id_for  # noqa: E402
+from api.ledger import Entry, EntryKind, entry_to_item  # noqa: E402
+from api.lots import Lot, LotStatus  # noqa: E402
+from api.store.models import MemberItem, TableItem, member_pk  # noqa: E402
+from handlers import graphql  # noqa: E402
+from tests.support import FakeLambdaContext, count_requests, http_api_event  # noqa: E402
+
+REQUESTS = 2000
+WARMUP = 200
+IMPORT_RUNS = 9
+NOW = datetime.now(UTC)  # noqa: TID251 - fixture data, not program time
+CUSTOMER = "bench-customer"
+MEMBER_ID = member_id_for(CUSTOMER)
+MEMBER_CLAIMS = {"sub": CUSTOMER}
+SERVICE_CLAIMS = {"sub": "shop", "client_id": "shop", "scope": "loyalty/service"}
+
+# A member's home screen: who, how many points (and how many expire soon), recent activity.
+HOME = """query Home { me { id name points { balance available pending
+  expiring(withinDays: 30) { id remaining expiresAt }
+  history(first: 5) { edges { node { id kind points balanceAfter createdAt orderId } }
+    pageInfo { hasNextPage } } } } }"""
+# The activity screen: a full page of history with every field.
+HISTORY = """query History { me { points { history(first: 20) { edges { cursor node {
+  id kind points balanceAfter createdAt orderId refundId reference reason shortfall
+  amount { amount currency } lot { id points activatesAt expiresAt } funding { lotId points }
+} } pageInfo { hasNextPage endCursor } } } } }"""
+RECORD_ORDER = """mutation($input: RecordOrderInput!) { recordOrder(input: $input) {
+  __typename ... on OrderRecorded { entry { id points balanceAfter } }
+  ... on UserError { code message } } }"""
+REDEEM = """mutation($input: RedeemPointsInput!) { redeemPoints(input: $input) {
+  __typename ... on PointsRedeemed { entry { id points balanceAfter funding { lotId points } } }
+  ... on UserError { code message } } }"""
+
+
+def member_item() -> dict[str, Any]:
+    """A member with 12 open lots, as DynamoDB returns it."""
+    lots = [
+        Lot(
+            id=f"{MEMBER_ID}-{i}",
+            points=100,
+            remaining=100,
+            activates_at=NOW - timedelta(days=300 - i * 20),
+            expires_at=NOW + timedelta(days=65 + i * 20),
+            status=LotStatus.ACTIVE,
+            order_id=f"order-{i}",
+        )
+        for i in range(12)
+    ]
+    item = MemberItem(
+        member_pk(MEMBER_ID),
+        "PROFILE",
+        member_id=MEMBER_ID,
+        customer_id=CUSTOMER,
+        name="Bench Member",
+        email="bench@example.com",
+        time_zone="Europe/Paris",
+        locale="fr-FR",
+        balance=1200,
+        debt=0,
+        lots=tuple(lots),
+        enroll_hash="x",
+        created_at=NOW,
+        updated_at=NOW,
+        version=40,
+    )
+    return item.serialize()
+
+
+def entry_items(count: int) -> list[dict[str, Any]]:
+    return [
+        entry_to_item(
+            Entry(
+                member_id=MEMBER_ID,
+                seq=40 - i,
+                kind=EntryKind.EARN,
+                points=100,
+                balance_after=1200 - 100 * i,
+                created_at=NOW - timedelta(days=i),
+                actor="service:x",
+                order_id=f"order-{i}",
+            )
+        ).serialize()
+        for i in range(count)
+    ]
+
+
+def run_requests(
+    handler: Callable[..., Any],
+    stubber: Stubber,
+    event: dict[str, Any],
+    responses: list[tuple[str, dict[str, Any]]],
+    check: Callable[[Any], bool],
+) -> tuple[list[float], dict[str, int]]:
+    timings = []
+    calls: dict[str, int] = {}
+    context = FakeLambdaContext()
+    for n in range(WARMUP + REQUESTS):
+        for method, response in responses:
+            stubber.add_response(method, response)
+        with count_requests() as counted:
+            start = time.perf_counter_ns()
+            result = handler(event, context)
+            elapsed = time.perf_counter_ns() - start
+        if n == 0:
+            body = json.loads(result["body"])
+            if not check(body):
+                raise SystemExit(f"unexpected response: {body}")
+            calls = dict(counted)
+        if n >= WARMUP:
+            timings.append(elapsed / 1e6)
+    stubber.assert_no_pending_responses()
+    return timings, calls
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1]
+
+
+def import_time(code: str) -> float:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import time; t = time.perf_counter(); " + code + "; print(time.perf_counter() - t)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **ENV},
+    )
+    return float(result.stdout.strip().splitlines()[-1]) * 1000
+
+
+def third_party_modules() -> list[str]:
+    """The non-stdlib modules handlers.graphql loads, in load order."""
+    ours = ("api", "schema", "handlers", "bench", "tests")
+    code = (
+        "import sys; before = set(sys.modules); import handlers.graphql; "
+        "std = sys.stdlib_module_names; "
+        "print('\\n'.join(m for m in sys.modules if m not in before "
+        f"and m.split('.')[0] not in std and m.split('.')[0] not in {ours!r}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **ENV},
+    )
+    return [m for m in result.stdout.split() if not m.startswith("_")]
+
+
+def main() -> None:
+    handler = graphql.handler
+    client = TableItem._get_connection().connection.client
+    stubber = Stubber(client)
+    stubber.activate()
+
+    member = member_item()
+    cases = {
+        "floor: { __typename }": (
+            http_api_event("{ __typename }", None, MEMBER_CLAIMS),
+            [],
+            lambda body: body == {"data": {"__typename": "Query"}},
+        ),
+        "home query (5 recent entries)": (
+            http_api_event(HOME, None, MEMBER_CLAIMS),
+            [("query", {"Items": [member, *entry_items(6)], "Count": 7, "ScannedCount": 7})],
+            lambda body: len(body["data"]["me"]["points"]["history"]["edges"]) == 5,
+        ),
+        "history page (20 entries)": (
+            http_api_event(HISTORY, None, MEMBER_CLAIMS),
+            [("query", {"Items": [member, *entry_items(21)], "Count": 22, "ScannedCount": 22})],
+            lambda body: len(body["data"]["me"]["points"]["history"]["edges"]) == 20,
+        ),
+        "recordOrder": (
+            http_api_event(
+                RECORD_ORDER,
+                {
+                    "input": {
+                        "orderId": "bench-order",
+                        "customerId": CUSTOMER,
+                        "placedAt": NOW.isoformat(),
+                        "total": {"amount": "59.90", "currency": "EUR"},
+                    }
+                },
+                SERVICE_CLAIMS,
+            ),
+            [
+                (
+                    "batch_get_item",
+                    {"Responses": {"loyalty-bench": [member]}, "UnprocessedKeys": {}},
+                ),
+                ("transact_write_items", {}),
+            ],
+            lambda body: body["data"]["recordOrder"]["entry"]["points"] == 59,
+        ),
+        "redeemPoints": (
+            http_api_event(
+                REDEEM,
+                {"input": {"points": 150, "reference": "cart-1", "idempotencyKey": "bench-key"}},
+                MEMBER_CLAIMS,
+            ),
+            [
+                (
+                    "batch_get_item",
+                    {"Responses": {"loyalty-bench": [member]}, "UnprocessedKeys": {}},
+                ),
+                ("transact_write_items", {}),
+            ],
+            lambda body: body["data"]["redeemPoints"]["entry"]["balanceAfter"] == 1050,
+        ),
+    }
+    print(
+        f"Lambda handler, in process, DynamoDB answered instantly "
+        f"({REQUESTS} requests each after {WARMUP} warm-up):\n"
+    )
+    print(f"  {'request':32} {'p50 ms':>8} {'p90 ms':>8}   DynamoDB requests")
+    for name, (event, responses, check) in cases.items():
+        timings, calls = run_requests(handler, stubber, event, responses, check)
+        requests = ", ".join(f"{op} x{n}" for op, n in sorted(calls.items())) or "none"
+        print(
+            f"  {name:32} {statistics.median(timings):8.3f} {percentile(timings, 90):8.3f}"
+            f"   {requests}"
+        )
+
+    modules = third_party_modules()
+    ours = [import_time("import handlers.graphql") for _ in range(IMPORT_RUNS)]
+    libraries = [import_time("; ".join(f"import {m}" for m in modules)) for _ in range(IMPORT_RUNS)]
+    ours_ms, libs_ms = statistics.median(ours), statistics.median(libraries)
+    print(f"\nImport in a fresh interpreter (median of {IMPORT_RUNS}):\n")
+    print(f"  handlers.graphql                 {ours_ms:8.1f} ms")
+    print(f"  its {len(modules)} library modules alone    {libs_ms:8.1f} ms")
+    print(f"  ratio                            {ours_ms / libs_ms:8.2f}")
+
+
+if __name__ == "__main__":
+    main()

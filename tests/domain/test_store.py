@@ -1,0 +1,34 @@
+"""The fast read path decodes exactly what PynamoDB would, for every item type."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from api.ledger import RefundInput
+from api.program import PROGRAM_KEY, SettingsChange
+from api.services import Services
+from api.store import reads
+from api.store.models import ITEM_TYPES, TableItem
+from tests.support import ADMIN, SERVICE, enroll, order, redeem
+
+
+def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> None:
+    services.program.update(ADMIN, SettingsChange(max_points_per_order=1000))
+    enroll(services)
+    order(services, "o-1", "100", placed_at=services.clock.now() - timedelta(days=30))
+    order(services, "o-2", "50")
+    redeem(services, 20, "k-1")
+    services.ledger.refund_order(SERVICE, RefundInput("r-1", "o-1", Decimal("10"), "EUR"))
+    services.maintenance.run()
+    raw_items = TableItem._get_connection().scan()["Items"]
+    assert {raw["type"]["S"] for raw in raw_items} == set(ITEM_TYPES)
+    for raw in raw_items:
+        fast, slow = reads.load(raw), TableItem.from_raw_data(raw)
+        assert type(fast) is type(slow)
+        assert fast.attribute_values == slow.attribute_values
+    assert reads.get_many([PROGRAM_KEY])[PROGRAM_KEY].attribute_values == (
+        TableItem.from_raw_data(
+            next(r for r in raw_items if r["sk"]["S"] == "SETTINGS")
+        ).attribute_values
+    )
