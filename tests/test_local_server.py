@@ -44,8 +44,11 @@ def test_the_local_server_verifies_its_own_tokens() -> None:
     assert authenticate(scope(tokens["service"])).role is Role.SERVICE
     assert authenticate(scope(None)) is ANONYMOUS
     assert authenticate(scope(tokens["admin"], "Basic")) is ANONYMOUS
-    forged = jwt.encode({"sub": "x", "cognito:groups": ["admin"], "iss": "loyalty-local",
-                         "aud": "loyalty-local"}, "another-secret-of-32-bytes-or-more!!", "HS256")
+    forged = jwt.encode(
+        {"sub": "x", "cognito:groups": ["admin"], "iss": "loyalty-local", "aud": "loyalty-local"},
+        "another-secret-of-32-bytes-or-more!!",
+        "HS256",
+    )
     assert authenticate(scope(forged)) is ANONYMOUS
     expired = issue_token(LOCAL, ManualClock(clock.now() - timedelta(days=1)), {"sub": "x"})
     assert authenticate(scope(expired)) is ANONYMOUS
@@ -78,8 +81,14 @@ def test_make_run_serves_the_example_query_with_the_printed_token() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(PORT=str(port), PYTHONUNBUFFERED="1")
     env.pop("DYNAMODB_ENDPOINT", None)
-    server = subprocess.Popen([sys.executable, "-m", "handlers.local"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "handlers.local"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         banner = ""
         deadline = time.monotonic() + 60
@@ -104,7 +113,8 @@ def test_make_run_serves_the_example_query_with_the_printed_token() -> None:
         assert me["points"]["balance"] > 0
         assert me["points"]["history"]["edges"]
         assert _post(url, EXAMPLE_QUERY, None)["errors"][0]["extensions"]["code"] == (
-            "UNAUTHENTICATED")
+            "UNAUTHENTICATED"
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
