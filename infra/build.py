@@ -14,7 +14,6 @@ directory is read-only, so without .pyc files each cold start recompiles every m
 
 from __future__ import annotations
 
-import compileall
 import shutil
 import subprocess
 import sys

@@ -125,6 +125,6 @@ def _post(url: str, query: str, token: str | None) -> dict[str, object]:
     if token:
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, json.dumps({"query": query}).encode(), headers)
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - localhost
+    with urllib.request.urlopen(request, timeout=10) as response:
         result: dict[str, object] = json.load(response)
         return result
