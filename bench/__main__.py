@@ -193,7 +193,9 @@ def main() -> None:
     stubber.activate()
 
     member = member_item()
-    cases = {
+    cases: dict[
+        str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]], Callable[[Any], bool]]
+    ] = {
         "floor: { __typename }": (
             http_api_event("{ __typename }", None, MEMBER_CLAIMS),
             [],
