@@ -7,7 +7,10 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
 
-.PHONY: run test lint bench schema clean
+STAGE ?= dev
+OSLS := npx --no-install osls
+
+.PHONY: run test lint bench schema package deploy remove clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,5 +49,19 @@ bench: $(INSTALLED)
 schema: $(INSTALLED)
 	$(PY) -m schema.export
 
+## Build .build/function.zip and the stack's CloudFormation template for STAGE, offline.
+package: $(INSTALLED) $(NODE_INSTALLED)
+	$(PY) -m infra.build
+	$(OSLS) package --stage $(STAGE) $(ARGS)
+
+## Deploy to the AWS account of your credentials: make deploy STAGE=prod
+deploy: $(INSTALLED) $(NODE_INSTALLED)
+	$(PY) -m infra.build
+	$(OSLS) deploy --stage $(STAGE) $(ARGS)
+
+## Remove a stage's stack (prod keeps its table and user pool).
+remove: $(NODE_INSTALLED)
+	$(OSLS) remove --stage $(STAGE) $(ARGS)
+
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules .build .serverless .mypy_cache .ruff_cache .pytest_cache .hypothesis

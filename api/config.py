@@ -33,6 +33,8 @@ class Config:
     local_jwt_secret: str = LOCAL_DEV_SECRET
     # Replays of redemptions/adjustments are recognised this long; orders and refunds forever.
     idempotency_days: int = 90
+    # Threads of the daily job (one per shard of the due index at most).
+    maintenance_workers: int = 8
 
     @property
     def is_production(self) -> bool:
@@ -67,4 +69,5 @@ class Config:
             service_scope=env.get("SERVICE_SCOPE", default.service_scope),
             local_jwt_secret=env.get("LOCAL_JWT_SECRET", default.local_jwt_secret),
             idempotency_days=int(env.get("IDEMPOTENCY_DAYS", default.idempotency_days)),
+            maintenance_workers=int(env.get("MAINTENANCE_WORKERS", default.maintenance_workers)),
         )

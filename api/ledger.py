@@ -34,6 +34,7 @@ from api.errors import (
 )
 from api.lots import Funding, Lot, LotStatus, PointsState, claw_back, credit, debit
 from api.money import Money, check_currency, parse_money
+from api.observability import count
 from api.program import (
     PROGRAM_KEY,
     NegativeBalancePolicy,
@@ -239,6 +240,12 @@ def order_from_item(item: OrderItem) -> Order:
     )
 
 
+def metric_name(entry: Entry) -> str:
+    if entry.kind is EntryKind.REDEEM:
+        return "PointsRedeemed"
+    return "AdjustmentCredits" if entry.points > 0 else "AdjustmentDebits"
+
+
 def request_hash(payload: dict[str, Any]) -> str:
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -370,6 +377,8 @@ class LedgerService:
                 if exc.failed(order):
                     return self._replay_order(self._get_order(order_id), fingerprint)
                 raise Retry() from exc
+            count("OrdersRecorded")
+            count("PointsEarned", points)
             return OrderResult(order_from_item(order), entry)
 
         return with_retries(self._clock, attempt)
@@ -509,6 +518,8 @@ class LedgerService:
                 if exc.failed(record):
                     return self._replay_refund(self._get_record(refund_key), fingerprint)
                 raise Retry() from exc
+            count("PointsClawedBack", clawback.debited)
+            count("ClawbackShortfall", clawback.shortfall)
             return order_from_item(order), entry
 
         return with_retries(self._clock, attempt)
@@ -661,6 +672,7 @@ class LedgerService:
                 if exc.failed(record):
                     return self._replay_keyed(self._get_record(record_key), fingerprint)
                 raise Retry() from exc
+            count(metric_name(entry), abs(entry.points))
             return entry
 
         return with_retries(self._clock, attempt)

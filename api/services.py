@@ -33,5 +33,5 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         program=program,
         members=MemberService(clock, program),
         ledger=LedgerService(config, clock, program),
-        maintenance=MaintenanceService(clock, program),
+        maintenance=MaintenanceService(clock, program, config.maintenance_workers),
     )

@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -39,7 +37,13 @@ from api.ledger import Entry, EntryKind, entry_to_item  # noqa: E402
 from api.lots import Lot, LotStatus  # noqa: E402
 from api.store.models import MemberItem, TableItem, member_pk  # noqa: E402
 from handlers import graphql  # noqa: E402
-from tests.support import FakeLambdaContext, count_requests, http_api_event  # noqa: E402
+from tests.support import (  # noqa: E402
+    FakeLambdaContext,
+    count_requests,
+    http_api_event,
+    import_time,
+    third_party_modules,
+)
 
 REQUESTS = 2000
 WARMUP = 200
@@ -152,40 +156,6 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1]
 
 
-def import_time(code: str) -> float:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import time; t = time.perf_counter(); " + code + "; print(time.perf_counter() - t)",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, **ENV},
-    )
-    return float(result.stdout.strip().splitlines()[-1]) * 1000
-
-
-def third_party_modules() -> list[str]:
-    """The non-stdlib modules handlers.graphql loads, in load order."""
-    ours = ("api", "schema", "handlers", "bench", "tests")
-    code = (
-        "import sys; before = set(sys.modules); import handlers.graphql; "
-        "std = sys.stdlib_module_names; "
-        "print('\\n'.join(m for m in sys.modules if m not in before "
-        f"and m.split('.')[0] not in std and m.split('.')[0] not in {ours!r}))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, **ENV},
-    )
-    return [m for m in result.stdout.split() if not m.startswith("_")]
-
-
 def main() -> None:
     handler = graphql.handler
     client = TableItem._get_connection().connection.client
@@ -262,9 +232,11 @@ def main() -> None:
             f"   {requests}"
         )
 
-    modules = third_party_modules()
-    ours = [import_time("import handlers.graphql") for _ in range(IMPORT_RUNS)]
-    libraries = [import_time("; ".join(f"import {m}" for m in modules)) for _ in range(IMPORT_RUNS)]
+    modules = third_party_modules("handlers.graphql", ENV)
+    ours = [import_time("import handlers.graphql", ENV) for _ in range(IMPORT_RUNS)]
+    libraries = [
+        import_time("; ".join(f"import {m}" for m in modules), ENV) for _ in range(IMPORT_RUNS)
+    ]
     ours_ms, libs_ms = statistics.median(ours), statistics.median(libraries)
     print(f"\nImport in a fresh interpreter (median of {IMPORT_RUNS}):\n")
     print(f"  handlers.graphql                 {ours_ms:8.1f} ms")

@@ -10,7 +10,7 @@ from typing import Any
 from mangum import Mangum
 
 from api.config import Config
-from api.observability import logger
+from api.observability import logger, metrics, traced
 from api.services import build_services
 from schema.app import create_app, gateway_authenticator
 
@@ -18,6 +18,8 @@ config = Config.from_env()
 asgi = Mangum(create_app(build_services(config), gateway_authenticator(config)), lifespan="off")
 
 
+@traced
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response: dict[str, Any] = asgi(event, context)

@@ -108,6 +108,7 @@ EXAMPLE_QUERY = """{ me { name points { balance available pending
 
 
 def main() -> None:
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch here
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     endpoint = os.environ.get("DYNAMODB_ENDPOINT") or start_embedded_dynamodb()

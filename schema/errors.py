@@ -13,6 +13,7 @@ import strawberry
 from graphql import GraphQLError
 
 from api import errors
+from api.observability import count_error
 from schema.common import Money
 
 strawberry.enum(errors.ErrorCode, description="Stable codes for expected failures.")
@@ -103,8 +104,10 @@ def mutate(operation: Callable[[], T]) -> T | UserError:
     try:
         return operation()
     except errors.AuthError as exc:
+        count_error(exc.code)
         raise to_graphql_error(exc) from None
     except errors.DomainError as exc:
+        count_error(exc.code)
         return to_user_error(exc)
 
 
@@ -113,4 +116,5 @@ def query(operation: Callable[[], T]) -> T:
     try:
         return operation()
     except errors.DomainError as exc:
+        count_error(exc.code)
         raise to_graphql_error(exc) from None

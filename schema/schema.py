@@ -21,7 +21,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from api.errors import DomainError
-from api.observability import logger
+from api.observability import count, logger
 from schema.members import MemberMutation, MemberQuery
 from schema.points import PointsMutation
 from schema.program import ProgramMutation, ProgramQuery
@@ -65,6 +65,7 @@ class LoyaltySchema(strawberry.Schema):
         """Log unexpected errors once, with the stack trace; expected ones are not news."""
         for error in errors:
             if not _is_expected(error):
+                count("UnexpectedErrors")
                 logger.error("Unexpected error at %s", error.path, exc_info=error.original_error)
 
 

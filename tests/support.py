@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -186,3 +189,70 @@ def assert_ledger_consistent(member_id: str) -> None:
         assert entry.balance_after == running, entry
     assert all(0 < lot.remaining <= lot.points for lot in state.lots)
     assert state.debt >= 0
+
+
+def import_time(code: str, env: Mapping[str, str]) -> float:
+    """Milliseconds `code` (imports) takes in a fresh interpreter."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **env},
+    )
+    return float(result.stdout.strip().splitlines()[-1]) * 1000
+
+
+def third_party_modules(module: str, env: Mapping[str, str]) -> list[str]:
+    """The non-stdlib, non-project modules importing `module` loads, in load order."""
+    ours = ("api", "schema", "handlers", "bench", "tests", "infra")
+    code = (
+        f"import sys; before = set(sys.modules); import {module}; "
+        "std = sys.stdlib_module_names; "
+        "print('\\n'.join(m for m in sys.modules if m not in before "
+        f"and m.split('.')[0] not in std and m.split('.')[0] not in {ours!r}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **env},
+    )
+    return [m for m in result.stdout.split() if not m.startswith("_")]
+
+
+TRANSACTION_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+@contextmanager
+def iam_actions() -> Iterator[set[tuple[str, str]]]:
+    """The DynamoDB IAM actions the code performs, as (action, "table" or "index").
+    TransactWriteItems is authorised per item, so it counts as the items' actions."""
+    seen: set[tuple[str, str]] = set()
+    events = TableItem._get_connection().connection.client.meta.events
+
+    def before(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if model.name == "TransactWriteItems":
+            seen.update(
+                (TRANSACTION_ACTIONS[kind], "table")
+                for item in params["TransactItems"]
+                for kind in item
+            )
+        else:
+            seen.add((model.name, "index" if params.get("IndexName") else "table"))
+
+    events.register("before-parameter-build.dynamodb", before)
+    try:
+        yield seen
+    finally:
+        events.unregister("before-parameter-build.dynamodb", before)

@@ -62,7 +62,9 @@ def test_ledger_invariants_hold_for_any_sequence(
     with mock_aws():
         create_table(dynamodb_client, "loyalty-test")
         clock = ManualClock(START)
-        services = build_services(Config(stage=Stage.DEV, table_name="loyalty-test"), clock)
+        services = build_services(
+            Config(stage=Stage.DEV, table_name="loyalty-test", maintenance_workers=1), clock
+        )
         services.program.update(
             ADMIN,
             SettingsChange(

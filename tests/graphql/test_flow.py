@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import importlib
 import json
-from typing import Any
 
 import pytest
 
+from api.observability import metrics
 from api.services import Services
 from tests.graphql.conftest import (
     ADJUST,
@@ -157,15 +157,41 @@ def test_queries_over_get(invoke: Invoke) -> None:
 def test_the_lambda_entry_point(
     services: Services, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """handlers/graphql.py itself: configured from the environment, logs as JSON."""
+    """handlers/graphql.py itself: configured from the environment, JSON logs, EMF metrics."""
     monkeypatch.setenv("STAGE", "dev")
     monkeypatch.setenv("TABLE_NAME", services.config.table_name)
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "INFO")
     module = importlib.import_module("handlers.graphql")
+    metrics.clear_metrics()  # what other tests' domain calls left in the buffer
     invoke = invoker(module.handler)
     enrolled = invoke(ENROLL, enroll_input(), SERVICE).data["enrollMember"]
     assert enrolled["__typename"] == "MemberEnrolled"
-    event: dict[str, Any] = http_api_event("{ me { id } }", None, MEMBER)
-    raw = module.handler(event, FakeLambdaContext())
+    assert (
+        invoke(RECORD_ORDER, order_input("o-1", "42"), SERVICE).data["recordOrder"]["entry"][
+            "points"
+        ]
+        == 42
+    )
+    refused = invoke(REDEEM, {"input": {"points": 500, "reference": "r", "idempotencyKey": "k"}})
+    assert refused.data["redeemPoints"]["code"] == "INSUFFICIENT_POINTS"
+    raw = module.handler(http_api_event("{ me { id } }", None, MEMBER), FakeLambdaContext())
     assert json.loads(raw["body"])["data"]["me"]["id"] == enrolled["member"]["id"]
-    assert raw["headers"]["content-type"].startswith("application/json")
+
+    records = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and '"_aws"' in line
+    ]
+    emitted: dict[tuple[str, tuple[str, ...]], float] = {}
+    for record in records:
+        emf = record["_aws"]["CloudWatchMetrics"][0]
+        dimensions = tuple(d for ds in emf["Dimensions"] for d in ds if d != "service")
+        for metric in emf["Metrics"]:
+            values = record[metric["Name"]]
+            key = (metric["Name"], dimensions)
+            emitted[key] = emitted.get(key, 0) + sum(
+                values if isinstance(values, list) else [values]
+            )
+    assert emitted[("PointsEarned", ())] == 42
+    assert emitted[("OrdersRecorded", ())] == 1
+    assert emitted[("Errors", ("code",))] == 1
+    assert any(r.get("code") == "INSUFFICIENT_POINTS" for r in records)

@@ -20,7 +20,7 @@ INTROSPECTION = "{ __schema { queryType { name } } }"
 
 @pytest.fixture
 def prod(aws: None, clock: ManualClock) -> Invoke:
-    config = Config(stage=Stage.PROD, table_name="loyalty-test")
+    config = Config(stage=Stage.PROD, table_name="loyalty-test", maintenance_workers=1)
     services = build_services(config, clock)
     return invoker(Mangum(create_app(services, gateway_authenticator(config)), lifespan="off"))
 

@@ -1,0 +1,36 @@
+"""Cold start budget, in the style of Powertools' tests/performance: importing the Lambda
+handler in a fresh interpreter costs little more than importing the libraries it uses.
+
+What the handler adds (our modules, the GraphQL schema, the services) is built once per
+container and needed by every request; a regression here is paid on every cold start.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from tests.support import import_time, third_party_modules
+
+RUNS = 5
+ENV = {"STAGE": "prod", "TABLE_NAME": "loyalty-budget", "AWS_REGION": "us-east-1"}
+# Measured at about 100 ms over ~300 ms of libraries on the development machine.
+BUDGET_MS = 250
+BUDGET_RATIO = 1.8
+
+
+def test_handler_import_stays_close_to_its_libraries() -> None:
+    libraries = "; ".join(f"import {m}" for m in third_party_modules("handlers.graphql", ENV))
+    ours = statistics.median(import_time("import handlers.graphql", ENV) for _ in range(RUNS))
+    alone = statistics.median(import_time(libraries, ENV) for _ in range(RUNS))
+    assert ours - alone < BUDGET_MS, f"handlers.graphql {ours:.0f} ms, libraries {alone:.0f} ms"
+    assert ours / alone < BUDGET_RATIO, f"handlers.graphql {ours:.0f} ms, libraries {alone:.0f} ms"
+
+
+def test_the_xray_sdk_is_not_imported_unless_tracing() -> None:
+    modules = third_party_modules("handlers.graphql", ENV)
+    assert not [m for m in modules if m.startswith("aws_xray_sdk")]
+    traced = third_party_modules(
+        "handlers.graphql",
+        {**ENV, "POWERTOOLS_TRACE_DISABLED": "false", "AWS_LAMBDA_FUNCTION_NAME": "f"},
+    )
+    assert [m for m in traced if m.startswith("aws_xray_sdk")]
