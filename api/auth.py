@@ -25,6 +25,7 @@ class Permission(StrEnum):
     UPDATE_OWN_PROFILE = "update_own_profile"
     REDEEM_OWN_POINTS = "redeem_own_points"
     READ_ANY_MEMBER = "read_any_member"
+    READ_ORDERS = "read_orders"
     ENROLL_MEMBER = "enroll_member"
     RECORD_ORDER = "record_order"
     REFUND_ORDER = "refund_order"
@@ -43,6 +44,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.SERVICE: frozenset(
         {
             Permission.READ_ANY_MEMBER,
+            Permission.READ_ORDERS,
             Permission.ENROLL_MEMBER,
             Permission.RECORD_ORDER,
             Permission.REFUND_ORDER,
@@ -53,6 +55,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(
         {
             Permission.READ_ANY_MEMBER,
+            Permission.READ_ORDERS,
             Permission.ADJUST_POINTS,
             Permission.READ_PROGRAM,
             Permission.UPDATE_PROGRAM,
@@ -72,9 +75,6 @@ class Principal:
     def actor(self) -> str:
         """Recorded on ledger entries: who did it (never an email or a token)."""
         return f"{self.role or 'anonymous'}:{self.subject}" if self.subject else str(self.role)
-
-    def can(self, permission: Permission) -> bool:
-        return self.role is not None and permission in ROLE_PERMISSIONS[self.role]
 
     def require(self, permission: Permission) -> None:
         if self.role is None:

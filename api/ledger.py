@@ -420,7 +420,10 @@ class LedgerService:
         item = EntryItem.get(member_pk(member_id), entry_sk(seq), consistent_read=True)
         return entry_from_item(item)
 
-    def get_order(self, order_id: str) -> Order | None:
+    def get_order(self, actor: Principal, order_id: str) -> Order | None:
+        """An order as recorded: what it earned, what refunds took back, what is refundable."""
+        actor.require(Permission.READ_ORDERS)
+        v.external_id("orderId", order_id)
         try:
             return order_from_item(OrderItem.get(order_pk(order_id), "ORDER", consistent_read=True))
         except OrderItem.DoesNotExist:

@@ -299,6 +299,15 @@ class Order:
 
 
 @strawberry.type
+class PointsQuery:
+    @strawberry.field(description="Shop backend and admin: an order as recorded, or null.")
+    def order(self, info: Info, id: str) -> Order | None:
+        ctx = info.context
+        found = query(lambda: ctx.services.ledger.get_order(ctx.principal, id))
+        return None if found is None else Order.from_domain(found)
+
+
+@strawberry.type
 class OrderRecorded:
     order: Order
     entry: PointsEntry

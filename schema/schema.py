@@ -23,10 +23,10 @@ from strawberry.types import ExecutionContext
 from api.errors import DomainError
 from api.observability import count, logger
 from schema.members import MemberMutation, MemberQuery
-from schema.points import PointsMutation
+from schema.points import PointsMutation, PointsQuery
 from schema.program import ProgramMutation, ProgramQuery
 
-Query = merge_types("Query", (MemberQuery, ProgramQuery))
+Query = merge_types("Query", (MemberQuery, PointsQuery, ProgramQuery))
 Mutation = merge_types("Mutation", (MemberMutation, PointsMutation, ProgramMutation))
 
 MAX_DEPTH = 10

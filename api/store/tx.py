@@ -6,7 +6,7 @@ of the calls, so cancellation reasons are mapped back to item keys here, not by 
 
 from __future__ import annotations
 
-import random
+import secrets
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -19,6 +19,9 @@ from api.errors import ConcurrentUpdate
 from api.store.models import TableItem
 
 T = TypeVar("T")
+# From the OS, not the module PRNG: SnapStart restores every container from one snapshot,
+# and identical jitter would make their retries collide again.
+_JITTER = secrets.SystemRandom()
 Key = tuple[str, str]
 
 # Every failed attempt means another writer succeeded on the same member, so this bounds how
@@ -85,5 +88,5 @@ def with_retries(clock: Clock, attempt: Callable[[], T]) -> T:
         try:
             return attempt()
         except Retry:
-            clock.sleep(random.uniform(0, min(MAX_DELAY, BASE_DELAY * 2**n)))
+            clock.sleep(_JITTER.uniform(0, min(MAX_DELAY, BASE_DELAY * 2**n)))
     raise ConcurrentUpdate()

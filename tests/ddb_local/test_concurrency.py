@@ -126,7 +126,7 @@ def test_concurrent_refunds_never_take_back_more_than_the_order(
     )
     succeeded = [r for r in results if not isinstance(r, DomainError)]
     assert len(succeeded) == 3  # 3 x 30 fits in 100; a fourth would exceed it
-    recorded = local_services.ledger.get_order("o-1")
+    recorded = local_services.ledger.get_order(ADMIN, "o-1")
     assert recorded is not None
     assert recorded.refunded.amount == Decimal("90.00")
     assert recorded.points_reversed == 90

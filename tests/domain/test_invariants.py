@@ -81,7 +81,7 @@ def test_ledger_invariants_hold_for_any_sequence(
                 if policy is NegativeBalancePolicy.STOP_AT_ZERO:
                     assert stored_member(member_id).balance >= 0
         for order_id, _ in orders:
-            recorded = services.ledger.get_order(order_id)
+            recorded = services.ledger.get_order(ADMIN, order_id)
             assert recorded is not None
             assert recorded.points_reversed <= recorded.points_earned
             refunds = [

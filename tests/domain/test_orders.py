@@ -187,7 +187,7 @@ def test_bad_amounts_are_refused_and_write_nothing(
         order(services, "o-1", amount, currency=currency)
     assert (error.value.field, error.value.code) == (field, code)
     assert ledger_entries(member_id) == []
-    assert services.ledger.get_order("o-1") is None
+    assert services.ledger.get_order(ADMIN, "o-1") is None
 
 
 def test_three_decimal_currencies_and_trailing_zeros(services: Services, member_id: str) -> None:

@@ -38,7 +38,7 @@ def member_id(services: Services) -> str:
 
 
 def lot_of(services: Services, order_id: str) -> str:
-    found = services.ledger.get_order(order_id)
+    found = services.ledger.get_order(ADMIN, order_id)
     assert found is not None
     assert found.lot_id is not None
     return found.lot_id

@@ -70,7 +70,7 @@ def test_refunds_never_exceed_the_order(services: Services, member_id: str) -> N
     with pytest.raises(RefundExceedsOrder) as error:
         refund(services, "r-2", "o-1", "20.01")
     assert error.value.refundable == "20.00"
-    order_now = services.ledger.get_order("o-1")
+    order_now = services.ledger.get_order(ADMIN, "o-1")
     assert order_now is not None
     assert order_now.refunded.amount == Decimal("30.00")
     assert order_now.points_reversed == 30
@@ -111,7 +111,7 @@ def test_stop_at_zero_records_the_shortfall(services: Services, member_id: str) 
     redeem(services, 80, "spend")
     _, entry = refund(services, "r-1", "o-1", "100")
     assert (entry.points, entry.shortfall, entry.balance_after) == (-20, 80, 0)
-    order_now = services.ledger.get_order("o-1")
+    order_now = services.ledger.get_order(ADMIN, "o-1")
     assert order_now is not None
     assert order_now.points_reversed == 100
     assert stored_member(member_id).balance == 0

@@ -41,6 +41,11 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"member": OK, "service": OK, "admin": OK},
     ),
+    "order": (
+        '{ order(id: "o-1") { pointsEarned refunded { amount } } }',
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": OK},
+    ),
     "program": (
         "{ program { acceptedCurrencies } }",
         {},

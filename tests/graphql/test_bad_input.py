@@ -18,6 +18,7 @@ from tests.graphql.conftest import (
     enroll_input,
     order_input,
 )
+from tests.support import ADMIN as ADMIN_PRINCIPAL
 from tests.support import SERVICE as SERVICE_PRINCIPAL
 from tests.support import enroll, ledger_entries, order, stored_member
 
@@ -189,7 +190,7 @@ def seeded(services: Services) -> Any:
         return (
             stored_member(member_id).version,
             len(ledger_entries(member_id)),
-            services.ledger.get_order("o-new"),
+            services.ledger.get_order(ADMIN_PRINCIPAL, "o-new"),
             services.members.view(SERVICE_PRINCIPAL, member_id_for("cust-3"), None),
         )
 

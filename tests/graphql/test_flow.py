@@ -115,6 +115,10 @@ def test_a_members_points_life(invoke: Invoke) -> None:
     assert [e["node"]["kind"] for e in history] == ["EXPIRE", "ADJUST", "REFUND", "REDEEM", "EARN"]
     assert [e["node"]["balanceAfter"] for e in history] == [0, 60, -40, 20, 120]
 
+    order = invoke(
+        '{ order(id: "o-1") { pointsEarned pointsReversed refunded { amount } } }', None, SERVICE
+    ).data["order"]
+    assert order == {"pointsEarned": 120, "pointsReversed": 60, "refunded": {"amount": "60.25"}}
     admin_view = invoke(
         "query($c: String!) { member(customerId: $c) { id points { balance } } }",
         {"c": "cust-1"},

@@ -188,6 +188,7 @@ def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
             {"a": cursor},
         )
         invoke('{ member(customerId: "cust-1") { id } }', None, SERVICE)
+        invoke('{ order(id: "o-1") { pointsEarned } }', None, SERVICE)
         invoke('mutation { updateMyProfile(input: {name: "N"}) { __typename } }')
         invoke("{ program { acceptedCurrencies } }", None, ADMIN)
         invoke(
