@@ -75,3 +75,19 @@ def test_a_lot_past_both_dates_expires_without_activating(services: Services) ->
     report = services.maintenance.run()
     assert (report.lots_activated, report.lots_expired, report.points_expired) == (0, 1, 10)
     assert_ledger_consistent(member_id)
+
+
+def test_a_run_out_of_time_stops_and_leaves_the_rest_due(services: Services) -> None:
+    for i in range(3):
+        enroll(services, f"cust-{i}")
+        order(
+            services,
+            f"o-{i}",
+            "10",
+            customer_id=f"cust-{i}",
+            placed_at=services.clock.now() - 500 * DAY,
+        )
+    stopped = services.maintenance.run(should_stop=lambda: True)
+    assert (stopped.complete, stopped.members_changed) == (False, 0)
+    finished = services.maintenance.run()
+    assert (finished.complete, finished.members_changed, finished.points_expired) == (True, 3, 30)
