@@ -61,8 +61,10 @@ from api.store.models import (
 from api.store.tx import Cancelled, Retry, Transaction, with_retries
 
 MAX_LINES = 200
-# Orders dated a little ahead of our clock are clock skew; further ahead is a mistake.
+# Orders dated a little ahead of our clock are clock skew; further ahead is a mistake. Old
+# orders may be imported, within reason.
 FUTURE_TOLERANCE = timedelta(minutes=5)
+MAX_ORDER_AGE = timedelta(days=3660)
 
 
 class EntryKind(StrEnum):
@@ -311,6 +313,8 @@ class LedgerService:
             check_currency("total.currency", total_money.currency, settings.accepted_currencies)
             if placed_at > now + FUTURE_TOLERANCE:
                 raise InvalidInput("placedAt", "The order cannot be placed in the future.")
+            if placed_at < now - MAX_ORDER_AGE:
+                raise InvalidInput("placedAt", "The order is more than 10 years old.")
             points = settings.earning_rule.points_for(total_money)
             seq = int(member.version) + 1
             state = points_state(member)

@@ -11,10 +11,10 @@ import statistics
 
 from tests.support import import_time, third_party_modules
 
-RUNS = 5
+RUNS = 7
 ENV = {"STAGE": "prod", "TABLE_NAME": "loyalty-budget", "AWS_REGION": "us-east-1"}
-# Measured at about 100 ms over ~300 ms of libraries on the development machine.
-BUDGET_MS = 250
+# Measured at 1.1-1.55x (100-160 ms over ~300 ms) on the development machine. A ratio, not
+# milliseconds: a slower or busier machine slows both sides.
 BUDGET_RATIO = 1.8
 
 
@@ -22,7 +22,6 @@ def test_handler_import_stays_close_to_its_libraries() -> None:
     libraries = "; ".join(f"import {m}" for m in third_party_modules("handlers.graphql", ENV))
     ours = statistics.median(import_time("import handlers.graphql", ENV) for _ in range(RUNS))
     alone = statistics.median(import_time(libraries, ENV) for _ in range(RUNS))
-    assert ours - alone < BUDGET_MS, f"handlers.graphql {ours:.0f} ms, libraries {alone:.0f} ms"
     assert ours / alone < BUDGET_RATIO, f"handlers.graphql {ours:.0f} ms, libraries {alone:.0f} ms"
 
 
