@@ -77,7 +77,7 @@ def local_authenticator(config: Config) -> Authenticate:
     return authenticate
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -88,7 +88,7 @@ def start_embedded_dynamodb() -> str:
     from moto.server import ThreadedMotoServer  # noqa: PLC0415 - slow; unused with an endpoint
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per DynamoDB call
-    port = _free_port()
+    port = free_port()
     ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False).start()
     return f"http://127.0.0.1:{port}"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,13 @@ from api.config import Config, Stage
 from api.demo import DEMO_MEMBER, seed
 from api.ids import member_id_for
 from api.services import Services
-from handlers.local import EXAMPLE_QUERY, demo_tokens, issue_token, local_authenticator
+from handlers.local import (
+    EXAMPLE_QUERY,
+    demo_tokens,
+    free_port,
+    issue_token,
+    local_authenticator,
+)
 from tests.support import assert_ledger_consistent, ledger_entries
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,15 +75,8 @@ def test_the_demo_seed_is_consistent_and_idempotent(services: Services) -> None:
         assert_ledger_consistent(member_id_for(customer))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_make_run_serves_the_example_query_with_the_printed_token() -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(PORT=str(port), PYTHONUNBUFFERED="1")
     env.pop("DYNAMODB_ENDPOINT", None)

