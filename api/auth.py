@@ -88,23 +88,29 @@ ANONYMOUS = Principal(role=None)
 SYSTEM = Principal(role=Role.ADMIN, subject="system")
 
 
-def claim_values(value: object) -> list[str]:
-    """A list claim as a list: JSON arrays, API Gateway's "[a b]" strings, or space-separated."""
+def group_values(value: object) -> list[str]:
+    """The groups claim as API Gateway's JWT authorizer passes it: a JSON array in a token
+    becomes the string "[a b]" (bracketed, space-separated); a string claim arrives as it
+    is, one group. Native lists come from tokens the local server decodes itself."""
     if isinstance(value, list | tuple):
-        return [str(v) for v in value]
+        return [v for v in value if isinstance(v, str)]
     if not isinstance(value, str):
         return []
-    text = value.strip()
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1].replace(",", " ")
-    return text.split()
+    if value.startswith("[") and value.endswith("]"):
+        return value[1:-1].split(" ")
+    return [value]
+
+
+def scope_values(value: object) -> list[str]:
+    """OAuth's scope claim: one space-separated string (RFC 8693 §4.2)."""
+    return value.split(" ") if isinstance(value, str) else []
 
 
 def principal_from_claims(claims: Mapping[str, object], config: Config) -> Principal:
     subject = str(claims.get("sub", ""))[:128]
-    if config.admin_group in claim_values(claims.get(config.groups_claim)):
+    if config.admin_group in group_values(claims.get(config.groups_claim)):
         return Principal(role=Role.ADMIN, subject=subject)
-    if config.service_scope in claim_values(claims.get("scope")):
+    if config.service_scope in scope_values(claims.get("scope")):
         client = str(claims.get("client_id", subject))[:128]
         return Principal(role=Role.SERVICE, subject=client)
     customer_id = claims.get(config.member_claim)
