@@ -209,6 +209,9 @@ def apply_change(settings: ProgramSettings, change: SettingsChange) -> ProgramSe
 
 
 MAX_CLOCK_STEP_SECONDS = 3660 * 86400
+# The test clock never runs further ahead than this in total: program time stays far from
+# year 9999, and the offset fits GraphQL's 32-bit Int. resetClock starts again from zero.
+MAX_CLOCK_OFFSET = timedelta(days=20 * 366)
 
 
 class ProgramService:
@@ -219,7 +222,9 @@ class ProgramService:
     def now(self, settings: ProgramSettings) -> datetime:
         """The program's time: the clock, moved forward by the test clock outside production."""
         if self._config.test_clock:
-            return self._clock.now() + settings.clock_offset
+            # Clamped: a stage whose offset was stored before the bound existed still works
+            # (and can be reset).
+            return self._clock.now() + min(settings.clock_offset, MAX_CLOCK_OFFSET)
         return self._clock.now()
 
     def load(self) -> ProgramSettings:
@@ -241,17 +246,41 @@ class ProgramService:
         actor.require(Permission.UPDATE_PROGRAM)
         return self._save(lambda settings: apply_change(settings, change))
 
-    def advance_clock(self, actor: Principal, seconds: int) -> ProgramSettings:
+    def advance_clock(
+        self, actor: Principal, seconds: int = 0, *, days: int = 0, hours: int = 0
+    ) -> ProgramSettings:
         """Move the program's time forward (never back: the ledger's order follows it)."""
         actor.require(Permission.USE_TEST_CLOCK)
         if not self._config.test_clock:
             raise TestClockDisabled()
+        for name, value in (("days", days), ("hours", hours), ("seconds", seconds)):
+            if value < 0:
+                raise InvalidInput(name, "Cannot be negative: the clock only moves forward.")
+        seconds += days * 86400 + hours * 3600
         if not 0 < seconds <= MAX_CLOCK_STEP_SECONDS:
             raise InvalidInput("seconds", "Move the clock forward by up to 10 years.")
         by = timedelta(seconds=seconds)
-        return self._save(
-            lambda settings: replace(settings, clock_offset=settings.clock_offset + by)
-        )
+
+        def advance(settings: ProgramSettings) -> ProgramSettings:
+            offset = settings.clock_offset + by
+            if offset > MAX_CLOCK_OFFSET:
+                raise InvalidInput(
+                    "seconds",
+                    f"The test clock runs at most {MAX_CLOCK_OFFSET.days} days ahead; it is "
+                    f"{settings.clock_offset.days} days ahead now. Reset it (resetTestClock) "
+                    "to start again.",
+                )
+            return replace(settings, clock_offset=offset)
+
+        return self._save(advance)
+
+    def reset_clock(self, actor: Principal) -> ProgramSettings:
+        """Back to real time. What was recorded in program time stays as it was: lots dated
+        ahead wait until real time reaches them (pending lots look pending again)."""
+        actor.require(Permission.USE_TEST_CLOCK)
+        if not self._config.test_clock:
+            raise TestClockDisabled()
+        return self._save(lambda settings: replace(settings, clock_offset=timedelta(0)))
 
     def _save(self, change: Callable[[ProgramSettings], ProgramSettings]) -> ProgramSettings:
         def attempt() -> ProgramSettings:

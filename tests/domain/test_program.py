@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,10 +12,13 @@ from api.clock import ManualClock
 from api.config import Config, Stage
 from api.errors import Forbidden, InvalidInput, TestClockDisabled
 from api.program import (
+    MAX_CLOCK_OFFSET,
+    MAX_CLOCK_STEP_SECONDS,
     NegativeBalancePolicy,
     ProgramSettings,
     Rounding,
     SettingsChange,
+    settings_to_item,
 )
 from api.services import Services, build_services
 from tests.support import ADMIN, SERVICE, member
@@ -94,3 +98,34 @@ def test_there_is_no_test_clock_in_production(aws: None, clock: ManualClock) -> 
     with pytest.raises(TestClockDisabled):
         prod.program.advance_clock(ADMIN, 60)
     assert prod.program.current_time() == clock.now()
+
+
+def test_the_test_clock_is_bounded_in_total_and_can_be_reset(services: Services) -> None:
+    real = services.clock.now()
+    step = MAX_CLOCK_STEP_SECONDS
+    while services.program.load().clock_offset + timedelta(seconds=step) <= MAX_CLOCK_OFFSET:
+        services.program.advance_clock(ADMIN, step)
+    offset = services.program.load().clock_offset
+    with pytest.raises(InvalidInput) as refused:
+        services.program.advance_clock(ADMIN, step)
+    assert refused.value.field == "seconds"
+    assert "resetTestClock" in refused.value.message
+    assert services.program.load().clock_offset == offset  # nothing written
+    assert offset.total_seconds() < 2**31  # GraphQL's Int holds it
+    with pytest.raises(InvalidInput):
+        services.program.advance_clock(ADMIN, days=1, seconds=-1)
+    with pytest.raises(Forbidden):
+        services.program.reset_clock(SERVICE)
+    services.program.reset_clock(ADMIN)
+    assert services.program.current_time() == real
+
+
+def test_an_offset_stored_before_the_bound_is_clamped_and_resettable(services: Services) -> None:
+    """Stages whose offset ran past year 9999 before the bound existed still answer."""
+    item = settings_to_item(
+        replace(ProgramSettings(), clock_offset=timedelta(days=3_000_000)), services.clock.now()
+    )
+    item.save()
+    assert services.program.current_time() == services.clock.now() + MAX_CLOCK_OFFSET
+    services.program.reset_clock(ADMIN)
+    assert services.program.current_time() == services.clock.now()
