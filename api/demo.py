@@ -9,10 +9,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from api.auth import Principal, Role
-from api.consents import Channel
-from api.ledger import AdjustInput, OrderInput, RedeemInput, RefundInput
-from api.members import ConsentInput, EnrollInput
-from api.program import SettingsChange
+from api.members.model import Channel, ConsentInput, EnrollInput
+from api.points.model import AdjustInput, OrderInput, RedeemInput, RefundInput
+from api.program.model import SettingsChange
 from api.services import Services
 
 DEMO_MEMBER = "demo-alice"
@@ -32,7 +31,7 @@ def seed(services: Services) -> None:
         ),
     )
     now = services.program.current_time()
-    ledger, members = services.ledger, services.members
+    members = services.members
     consent = [
         ConsentInput(Channel.EMAIL, True, "signup-form"),
         ConsentInput(Channel.PUSH, True, "app"),
@@ -69,7 +68,7 @@ def seed(services: Services) -> None:
     def order(
         order_id: str, customer: str, amount: str, days_ago: int, currency: str = "EUR"
     ) -> None:
-        ledger.record_order(
+        services.orders.record_order(
             _SERVICE,
             OrderInput(
                 order_id=order_id,
@@ -85,7 +84,7 @@ def seed(services: Services) -> None:
     order("demo-1001", DEMO_MEMBER, "80.00", 370)
     order("demo-1002", DEMO_MEMBER, "245.90", 60)
     order("demo-1003", DEMO_MEMBER, "59.99", 3)
-    ledger.redeem(
+    services.spending.redeem(
         _SERVICE,
         RedeemInput(
             points=50,
@@ -94,7 +93,7 @@ def seed(services: Services) -> None:
             customer_id=DEMO_MEMBER,
         ),
     )
-    ledger.refund_order(
+    services.refunds.refund_order(
         _SERVICE,
         RefundInput(
             refund_id="demo-refund-1", order_id="demo-1002", amount=Decimal("45.90"), currency="EUR"
@@ -102,7 +101,7 @@ def seed(services: Services) -> None:
     )
     # Bob: one order in USD and a goodwill credit.
     order("demo-2001", "demo-bob", "120.00", 30, currency="USD")
-    ledger.adjust(
+    services.spending.adjust(
         _ADMIN,
         AdjustInput(
             points=25,

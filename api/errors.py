@@ -27,12 +27,21 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def extensions(self) -> dict[str, str]:
+        """What a GraphQL error raised from this one carries (graphql-core reads it)."""
+        return {"code": self.code.value}
+
 
 class InvalidInput(DomainError):
     def __init__(self, field: str, message: str, code: ErrorCode = ErrorCode.INVALID_INPUT) -> None:
         super().__init__(message)
         self.field = field
         self.code = code
+
+    @property
+    def extensions(self) -> dict[str, str]:
+        return {"code": self.code.value, "field": self.field}
 
 
 class MemberNotFound(DomainError):

@@ -1,4 +1,6 @@
-"""The domain, wired once per container: every entry point builds this and calls into it."""
+"""The composition root: every domain's services, wired once per container. Each entry
+point (the GraphQL Lambda, the scheduled jobs, the stream consumer, the local server) builds
+this and calls into it. A new domain adds its services here."""
 
 from __future__ import annotations
 
@@ -6,10 +8,13 @@ from dataclasses import dataclass
 
 from api.clock import Clock, SystemClock
 from api.config import Config
-from api.ledger import LedgerService
-from api.maintenance import MaintenanceService
-from api.members import MemberService
-from api.program import ProgramService
+from api.members.service import MemberService
+from api.members.view import MemberReader
+from api.points.maintenance import MaintenanceService
+from api.points.orders import OrderService
+from api.points.refunds import RefundService
+from api.points.spending import SpendingService
+from api.program.service import ProgramService
 from api.store.binding import bind
 
 
@@ -19,19 +24,25 @@ class Services:
     clock: Clock
     program: ProgramService
     members: MemberService
-    ledger: LedgerService
+    member_views: MemberReader
+    orders: OrderService
+    refunds: RefundService
+    spending: SpendingService
     maintenance: MaintenanceService
 
 
 def build_services(config: Config, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
-    bind(config)
+    bind(config)  # after the imports above: every domain's item types are defined
     program = ProgramService(config, clock)
     return Services(
         config=config,
         clock=clock,
         program=program,
         members=MemberService(clock, program),
-        ledger=LedgerService(config, clock, program),
+        member_views=MemberReader(program),
+        orders=OrderService(clock, program),
+        refunds=RefundService(clock, program),
+        spending=SpendingService(config, clock, program),
         maintenance=MaintenanceService(clock, program, config.maintenance_workers),
     )

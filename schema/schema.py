@@ -21,7 +21,9 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from api.errors import DomainError
-from api.observability import count, logger
+from api.observability import count, count_error, logger
+from schema.common import SCALARS
+from schema.limits import QueryCostLimiter
 from schema.members import MemberMutation, MemberQuery
 from schema.points import PointsMutation, PointsQuery
 from schema.program import ProgramMutation, ProgramQuery
@@ -62,9 +64,12 @@ class LoyaltySchema(strawberry.Schema):
         errors: list[GraphQLError],
         execution_context: ExecutionContext | None = None,  # noqa: ARG002
     ) -> None:
-        """Log unexpected errors once, with the stack trace; expected ones are not news."""
+        """Log unexpected errors once, with the stack trace; count expected ones by code
+        (mutations count those they return as union members themselves)."""
         for error in errors:
-            if not _is_expected(error):
+            if isinstance(error.original_error, DomainError):
+                count_error(error.original_error.code)
+            elif not _is_expected(error):
                 count("UnexpectedErrors")
                 logger.error("Unexpected error at %s", error.path, exc_info=error.original_error)
 
@@ -82,11 +87,13 @@ def build_schema(*, introspection: bool) -> strawberry.Schema:
     return LoyaltySchema(
         query=Query,
         mutation=Mutation,
+        scalar_overrides=SCALARS,
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: AddValidationRules(rules),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
+            QueryCostLimiter,  # after ValidationCache: costs documents that passed validation
             MaskUnexpectedErrors,
         ],
     )

@@ -17,17 +17,14 @@ from urllib.parse import parse_qsl, urlencode
 
 from api.auth import Principal, Role
 from api.ids import member_id_for
-from api.ledger import Entry, OrderInput, OrderResult, RedeemInput, entry_from_item, points_state
-from api.members import EnrollInput
+from api.members import store as members
+from api.members.model import EnrollInput, Member
+from api.points.model import Entry, OrderInput, OrderResult, RedeemInput
+from api.points.store import ENTRY_PREFIX, EntryItem, entry_from_item
 from api.services import Services
-from api.store.models import (
-    ENTRY_PREFIX,
-    PROFILE_SK,
-    EntryItem,
-    MemberItem,
-    TableItem,
-    member_pk,
-)
+from api.store.base import TableItem
+from api.store import reads
+from api.store.reads import Snapshot
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SERVICE = Principal(Role.SERVICE, "shop-backend")
@@ -143,7 +140,7 @@ def order(
     placed_at: datetime | None = None,
     currency: str = "EUR",
 ) -> OrderResult:
-    return services.ledger.record_order(
+    return services.orders.record_order(
         SERVICE,
         OrderInput(
             order_id=order_id,
@@ -156,7 +153,7 @@ def order(
 
 
 def redeem(services: Services, points: int, key: str, customer_id: str = "cust-1") -> Entry:
-    return services.ledger.redeem(
+    return services.spending.redeem(
         SERVICE,
         RedeemInput(
             points=points, reference=f"ref-{key}", idempotency_key=key, customer_id=customer_id
@@ -167,22 +164,35 @@ def redeem(services: Services, points: int, key: str, customer_id: str = "cust-1
 def ledger_entries(member_id: str) -> list[Entry]:
     """Every entry of a member, oldest first."""
     items = EntryItem.query(
-        member_pk(member_id), EntryItem.sk.startswith(ENTRY_PREFIX), consistent_read=True
+        members.member_pk(member_id), EntryItem.sk.startswith(ENTRY_PREFIX), consistent_read=True
     )
     return [entry_from_item(item) for item in items]
 
 
-def stored_member(member_id: str) -> MemberItem:
-    return MemberItem.get(member_pk(member_id), PROFILE_SK, consistent_read=True)
+def stored_member(member_id: str) -> Member:
+    member = members.load(Snapshot([members.member_key(member_id)]), member_id)
+    assert member is not None, member_id
+    return member
+
+
+def stored_due_at(member_id: str) -> datetime | None:
+    """When the member is next due for the scheduled job, as the due index sees it."""
+    raw = TableItem._get_connection().get_item(*members.member_key(member_id), consistent_read=True)
+    due = raw["Item"].get("due_at")
+    return None if due is None else TableItem.due_at.deserialize(due["S"])
 
 
 def assert_ledger_consistent(member_id: str) -> None:
-    """The ledger's invariants for one member, read back from the table."""
-    item = stored_member(member_id)
+    """The ledger's invariants for one member, read back from the table: the stored balance
+    and the lots equal the sum of the entries."""
+    key = members.member_key(member_id)
+    stored = TableItem._get_connection().get_item(*key, consistent_read=True)["Item"]
+    member = members.member_in(reads.load(stored))
+    assert member is not None
+    state = member.points
     entries = ledger_entries(member_id)
-    state = points_state(item)
-    assert int(item.balance) == sum(e.points for e in entries)
-    assert int(item.balance) == state.balance
+    assert int(stored["balance"]["N"]) == sum(e.points for e in entries)
+    assert int(stored["balance"]["N"]) == state.balance
     running = 0
     for entry in entries:
         running += entry.points

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from api.config import Config
-from api.store.models import ALL_MODELS, TableItem
+from api.store.base import TableItem, item_types
 
 
 def bind(config: Config) -> None:
-    for model in ALL_MODELS:
+    """Call after the domains' store modules are imported (build_services does)."""
+    models: tuple[type[TableItem], ...] = (TableItem, *item_types().values())
+    for model in models:
         meta: Any = model.Meta  # PynamoDB's Meta protocol omits the settings it reads
         meta.table_name = config.table_name
         meta.region = config.region
@@ -27,5 +29,5 @@ def bind(config: Config) -> None:
     # All item types share the base model's connection, so one botocore client (~50 ms to
     # build) serves them all.
     connection = TableItem._get_connection()
-    for model in ALL_MODELS:
+    for model in models:
         model._connection = connection

@@ -1,25 +1,25 @@
-"""The hot reads (the home Query, the BatchGetItem before each ledger change), decoded fast.
+"""The hot reads (the home Query, the BatchGetItem before each keyed change), decoded fast.
 
 PynamoDB's Model.query/batch_get build each item attribute by attribute through descriptors,
 defaults and (for the polymorphic base) a discriminator filter: about half of a request's
 CPU. Here the raw response is decoded with the models' own attribute definitions straight
-into model instances, so the formats stay defined once, in models.py.
-tests/domain/test_store.py proves the result equals PynamoDB's for every item type.
+into model instances, so the formats stay defined once, in each domain's store.
+tests/test_store.py proves the result equals PynamoDB's for every item type.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.attributes import Attribute
 from pynamodb.constants import NULL
 from pynamodb.expressions.condition import Condition
 
-from api.store.models import ITEM_TYPES, TableItem
+from api.store.base import Key, TableItem, item_types
 
-Key = tuple[str, str]
+M = TypeVar("M", bound=TableItem)
 
 
 @cache
@@ -29,7 +29,7 @@ def _plan(model: type[TableItem]) -> list[tuple[str, Attribute[Any], Any]]:
 
 def load(raw: Mapping[str, Any]) -> TableItem:
     """A model instance from a raw DynamoDB item, as Model.from_raw_data would build it."""
-    model = ITEM_TYPES[raw["type"]["S"]]
+    model = item_types()[raw["type"]["S"]]
     item = model.__new__(model)
     values: dict[str, Any] = {}
     for name, attr, default in _plan(model):
@@ -55,9 +55,14 @@ def query(pk: str, condition: Condition, *, limit: int, descending: bool) -> lis
 
 
 def get_many(keys: Iterable[Key]) -> dict[Key, TableItem]:
-    """One strongly consistent BatchGetItem (again for any keys DynamoDB left unprocessed)."""
+    """One strongly consistent GetItem for one key, BatchGetItem for several (again for any
+    keys DynamoDB left unprocessed)."""
     connection = TableItem._get_connection()
-    pending: Sequence[Any] = [{"pk": pk, "sk": sk} for pk, sk in dict.fromkeys(keys)]
+    unique = list(dict.fromkeys(keys))
+    if len(unique) == 1:
+        raw = connection.get_item(*unique[0], consistent_read=True).get("Item")
+        return {} if raw is None else {unique[0]: load(raw)}
+    pending: Sequence[Any] = [{"pk": pk, "sk": sk} for pk, sk in unique]
     found: dict[Key, TableItem] = {}
     while pending:
         response = connection.batch_get_item(pending, consistent_read=True)
@@ -69,3 +74,23 @@ def get_many(keys: Iterable[Key]) -> dict[Key, TableItem]:
         )
         pending = [{"pk": k["pk"]["S"], "sk": k["sk"]["S"]} for k in pending]
     return found
+
+
+def get(key: Key, model: type[M]) -> M | None:
+    """One strongly consistent GetItem, decoded like the rest."""
+    item = get_many([key]).get(key)
+    return item if isinstance(item, model) else None
+
+
+class Snapshot:
+    """What one BatchGetItem returned: the state a decision is made on."""
+
+    def __init__(self, keys: Iterable[Key]) -> None:
+        self._items = get_many(keys)
+
+    def get(self, key: Key, model: type[M]) -> M | None:
+        item = self._items.get(key)
+        return item if isinstance(item, model) else None
+
+    def first(self, model: type[M]) -> M | None:
+        return next((i for i in self._items.values() if isinstance(i, model)), None)

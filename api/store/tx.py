@@ -1,4 +1,4 @@
-"""One TransactWriteItems per ledger change, and the retry loop around it.
+"""One TransactWriteItems per change, and the retry loop around it.
 
 PynamoDB sends condition checks, deletes, puts and updates in that order, whatever the order
 of the calls, so cancellation reasons are mapped back to item keys here, not by position.
@@ -16,13 +16,12 @@ from pynamodb.transactions import TransactWrite
 
 from api.clock import Clock
 from api.errors import ConcurrentUpdate
-from api.store.models import TableItem
+from api.store.base import Key, TableItem
 
 T = TypeVar("T")
 # From the OS, not the module PRNG: SnapStart restores every container from one snapshot,
 # and identical jitter would make their retries collide again.
 _JITTER = secrets.SystemRandom()
-Key = tuple[str, str]
 
 # Every failed attempt means another writer succeeded on the same member, so this bounds how
 # many changes may land between one caller's read and write before it gives up.
@@ -39,9 +38,6 @@ class Cancelled(Exception):
     def __init__(self, reasons: dict[Key, str]) -> None:
         super().__init__(f"transaction cancelled: {reasons}")
         self.reasons = reasons
-
-    def failed(self, item: TableItem) -> bool:
-        return self.reasons.get(item.key) == "ConditionalCheckFailed"
 
 
 class Transaction:

@@ -15,9 +15,9 @@ import pytest
 
 from api.errors import DomainError, InsufficientPoints
 from api.ids import member_id_for
-from api.ledger import AdjustInput, Entry, EntryKind, OrderResult, RefundInput
-from api.maintenance import MaintenanceReport
-from api.program import SettingsChange
+from api.points.maintenance import MaintenanceReport
+from api.points.model import AdjustInput, Entry, EntryKind, OrderResult, RefundInput
+from api.program.model import SettingsChange
 from api.services import Services
 from tests.support import (
     ADMIN,
@@ -54,7 +54,7 @@ def funded(local_services: Services) -> str:
     """A member with exactly 100 spendable points."""
     services = local_services
     member_id = enroll(services)
-    services.ledger.adjust(
+    services.spending.adjust(
         ADMIN, AdjustInput(points=100, reason="test", idempotency_key="seed", member_id=member_id)
     )
     return member_id
@@ -81,7 +81,7 @@ def test_twenty_concurrent_replays_of_one_order_make_one_lot(local_services: Ser
     )
     assert not [r for r in results if isinstance(r, DomainError)]
     assert len({r.entry for r in results if isinstance(r, OrderResult)}) == 1
-    assert len(stored_member(member_id).lots) == 1
+    assert len(stored_member(member_id).points.lots) == 1
     assert len(ledger_entries(member_id)) == 1
     assert stored_member(member_id).balance == 42
     assert_ledger_consistent(member_id)
@@ -117,7 +117,7 @@ def test_concurrent_refunds_never_take_back_more_than_the_order(
 ) -> None:
     member_id = enroll(local_services)
     order(local_services, "o-1", "100.00")
-    refund = local_services.ledger.refund_order
+    refund = local_services.refunds.refund_order
     results = all_at_once(
         [
             partial(refund, SERVICE, RefundInput(f"r-{i}", "o-1", Decimal("30.00"), "EUR"))
@@ -126,7 +126,7 @@ def test_concurrent_refunds_never_take_back_more_than_the_order(
     )
     succeeded = [r for r in results if not isinstance(r, DomainError)]
     assert len(succeeded) == 3  # 3 x 30 fits in 100; a fourth would exceed it
-    recorded = local_services.ledger.get_order(ADMIN, "o-1")
+    recorded = local_services.orders.get_order(ADMIN, "o-1")
     assert recorded is not None
     assert recorded.refunded.amount == Decimal("90.00")
     assert recorded.points_reversed == 90

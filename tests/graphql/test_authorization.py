@@ -8,7 +8,7 @@ import pytest
 
 from api.clock import ManualClock
 from api.ids import member_id_for
-from api.program import SettingsChange
+from api.program.model import SettingsChange
 from api.services import Services
 from schema.schema import build_schema
 from tests.graphql.conftest import (
@@ -109,6 +109,11 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"member": "FORBIDDEN", "service": "FORBIDDEN", "admin": OK},
     ),
+    "resetTestClock": (
+        "mutation { resetTestClock { __typename } }",
+        {},
+        {"member": "FORBIDDEN", "service": "FORBIDDEN", "admin": OK},
+    ),
 }
 
 
@@ -141,7 +146,7 @@ def _snapshot(services: Services) -> Any:
     return (
         [(stored_member(m).version, len(ledger_entries(m))) for m in members],
         services.program.load(),
-        services.members.view(ADMIN_PRINCIPAL, member_id_for("cust-3"), None),
+        services.member_views.view(ADMIN_PRINCIPAL, member_id_for("cust-3"), None),
     )
 
 

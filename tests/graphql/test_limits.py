@@ -82,7 +82,7 @@ def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
     def explode(*_: Any, **__: Any) -> None:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(services.members, "view", explode)
+    monkeypatch.setattr(services.member_views, "view", explode)
     with caplog.at_level(logging.ERROR):
         response = invoke("{ me { id } }")
     assert response.status == 200

@@ -19,7 +19,7 @@ from packaging.requirements import Requirement
 from api.clock import ManualClock
 from api.config import Config, Stage
 from api.services import build_services
-from api.store.models import DUE_INDEX, TableItem
+from api.store.base import DUE_INDEX, TableItem
 from api.store.table import table_properties
 from infra.build import runtime_python
 from schema.app import create_app, gateway_authenticator

@@ -14,9 +14,9 @@ from api.errors import (
     OrderNotFound,
     RefundExceedsOrder,
 )
-from api.ledger import Entry, EntryKind, Order, RefundInput
-from api.lots import Funding
-from api.program import NegativeBalancePolicy, SettingsChange
+from api.points.lots import Funding
+from api.points.model import Entry, EntryKind, Order, RefundInput
+from api.program.model import NegativeBalancePolicy, SettingsChange
 from api.services import Services
 from tests.support import (
     ADMIN,
@@ -35,7 +35,7 @@ DAY = timedelta(days=1)
 def refund(
     services: Services, refund_id: str, order_id: str, amount: str, currency: str = "EUR"
 ) -> tuple[Order, Entry]:
-    return services.ledger.refund_order(
+    return services.refunds.refund_order(
         SERVICE, RefundInput(refund_id, order_id, Decimal(amount), currency)
     )
 
@@ -51,7 +51,7 @@ def test_partial_refunds_take_back_exactly_what_the_order_earned(
     order(services, "o-1", "100.00")  # 100 points
     taken = []
     for i, amount in enumerate(["33.33", "33.33", "33.34"]):
-        _, entry = services.ledger.refund_order(
+        _, entry = services.refunds.refund_order(
             SERVICE, RefundInput(f"r-{i}", "o-1", Decimal(amount), "EUR")
         )
         assert entry.kind is EntryKind.REFUND
@@ -70,7 +70,7 @@ def test_refunds_never_exceed_the_order(services: Services, member_id: str) -> N
     with pytest.raises(RefundExceedsOrder) as error:
         refund(services, "r-2", "o-1", "20.01")
     assert error.value.refundable == "20.00"
-    order_now = services.ledger.get_order(ADMIN, "o-1")
+    order_now = services.orders.get_order(ADMIN, "o-1")
     assert order_now is not None
     assert order_now.refunded.amount == Decimal("30.00")
     assert order_now.points_reversed == 30
@@ -87,14 +87,14 @@ def test_a_refund_of_spent_points_goes_negative_then_is_repaid(
     assert entry.points == -100
     assert entry.balance_after == -80
     assert entry.funding == (Funding(f"{member_id}-2", 20),)
-    assert stored_member(member_id).debt == 80
+    assert stored_member(member_id).points.debt == 80
     # The next earnings repay the debt before they can be spent.
     earn = order(services, "o-2", "50").entry
     assert earn.balance_after == -30
-    assert stored_member(member_id).lots == ()
+    assert stored_member(member_id).points.lots == ()
     earn = order(services, "o-3", "100").entry
     assert earn.balance_after == 70
-    view = services.members.view(ADMIN, member_id, None)
+    view = services.member_views.view(ADMIN, member_id, None)
     assert view is not None
     assert view.member.points.available(view.now) == 70
     assert_ledger_consistent(member_id)
@@ -111,7 +111,7 @@ def test_stop_at_zero_records_the_shortfall(services: Services, member_id: str) 
     redeem(services, 80, "spend")
     _, entry = refund(services, "r-1", "o-1", "100")
     assert (entry.points, entry.shortfall, entry.balance_after) == (-20, 80, 0)
-    order_now = services.ledger.get_order(ADMIN, "o-1")
+    order_now = services.orders.get_order(ADMIN, "o-1")
     assert order_now is not None
     assert order_now.points_reversed == 100
     assert stored_member(member_id).balance == 0

@@ -15,9 +15,9 @@ from api.errors import (
     MemberNotFound,
 )
 from api.ids import member_id_for
-from api.ledger import EntryKind, OrderInput
-from api.lots import LotStatus
-from api.program import Rounding, SettingsChange
+from api.points.lots import LotStatus
+from api.points.model import EntryKind, OrderInput
+from api.program.model import Rounding, SettingsChange
 from api.services import Services
 from tests.support import (
     ADMIN,
@@ -28,6 +28,7 @@ from tests.support import (
     ledger_entries,
     member,
     order,
+    stored_due_at,
     stored_member,
 )
 
@@ -56,7 +57,7 @@ def test_an_order_earns_a_pending_lot_that_activates_then_expires(
     assert lot.status is LotStatus.PENDING
     assert result.order.points_earned == 120
     assert result.order.lot_id == lot.id
-    state = services.members.view(member("cust-1"), member_id, None)
+    state = services.member_views.view(member("cust-1"), member_id, None)
     assert state is not None
     assert state.member.points.pending(state.now) == 120
     assert state.member.points.available(state.now) == 0
@@ -105,7 +106,7 @@ def test_lots_without_validity_never_expire(services: Services, member_id: str) 
     lot = order(services, "o-1", "10").entry.lot
     assert lot is not None
     assert lot.expires_at is None
-    assert stored_member(member_id).due_at == lot.activates_at  # still due to activate
+    assert stored_due_at(member_id) == lot.activates_at  # still due to activate
 
 
 def test_order_by_member_id_or_customer_id_is_the_same_order(
@@ -113,7 +114,7 @@ def test_order_by_member_id_or_customer_id_is_the_same_order(
 ) -> None:
     assert member_id == member_id_for("cust-1")
     first = order(services, "o-1", "10")
-    replay = services.ledger.record_order(
+    replay = services.orders.record_order(
         SERVICE,
         OrderInput(
             order_id="o-1",
@@ -187,7 +188,7 @@ def test_bad_amounts_are_refused_and_write_nothing(
         order(services, "o-1", amount, currency=currency)
     assert (error.value.field, error.value.code) == (field, code)
     assert ledger_entries(member_id) == []
-    assert services.ledger.get_order(ADMIN, "o-1") is None
+    assert services.orders.get_order(ADMIN, "o-1") is None
 
 
 def test_three_decimal_currencies_and_trailing_zeros(services: Services, member_id: str) -> None:
@@ -231,7 +232,7 @@ def test_placed_at_must_be_aware_and_not_in_the_future(services: Services, membe
 def test_only_the_shop_backend_records_orders(services: Services, member_id: str) -> None:
     for actor in (ADMIN, member("cust-1")):
         with pytest.raises(Forbidden):
-            services.ledger.record_order(
+            services.orders.record_order(
                 actor,
                 OrderInput(
                     order_id="o-1",

@@ -8,8 +8,8 @@ import pytest
 
 from api.clock import ManualClock
 from api.errors import Forbidden, IdempotencyConflict, InsufficientPoints, InvalidInput
-from api.ledger import AdjustInput, EntryKind, RedeemInput
-from api.lots import Funding
+from api.points.lots import Funding
+from api.points.model import AdjustInput, EntryKind, RedeemInput
 from api.services import Services
 from tests.support import (
     ADMIN,
@@ -38,7 +38,7 @@ def member_id(services: Services) -> str:
 
 
 def lot_of(services: Services, order_id: str) -> str:
-    found = services.ledger.get_order(ADMIN, order_id)
+    found = services.orders.get_order(ADMIN, order_id)
     assert found is not None
     assert found.lot_id is not None
     return found.lot_id
@@ -93,20 +93,22 @@ def test_redemption_is_one_read_and_one_transaction(services: Services, member_i
 
 def test_members_redeem_their_own_points_only(services: Services, member_id: str) -> None:
     me = member("cust-1")
-    entry = services.ledger.redeem(me, RedeemInput(points=5, reference="cart", idempotency_key="a"))
+    entry = services.spending.redeem(
+        me, RedeemInput(points=5, reference="cart", idempotency_key="a")
+    )
     assert entry.actor == f"member:{member_id}"
     enroll(services, "cust-2")
     with pytest.raises(Forbidden):
-        services.ledger.redeem(
+        services.spending.redeem(
             me, RedeemInput(points=5, reference="cart", idempotency_key="b", customer_id="cust-2")
         )
     with pytest.raises(Forbidden):
-        services.ledger.redeem(
+        services.spending.redeem(
             ADMIN,
             RedeemInput(points=5, reference="cart", idempotency_key="c", customer_id="cust-1"),
         )
     # Naming oneself explicitly is fine.
-    services.ledger.redeem(
+    services.spending.redeem(
         me, RedeemInput(points=5, reference="cart", idempotency_key="d", customer_id="cust-1")
     )
 
@@ -119,7 +121,7 @@ def test_redemption_refuses_bad_amounts(services: Services, member_id: str, poin
 
 
 def test_adjust_credit_is_an_active_lot(services: Services, member_id: str) -> None:
-    entry = services.ledger.adjust(
+    entry = services.spending.adjust(
         ADMIN,
         AdjustInput(points=25, reason="Goodwill", idempotency_key="adj-1", member_id=member_id),
     )
@@ -133,13 +135,13 @@ def test_adjust_credit_is_an_active_lot(services: Services, member_id: str) -> N
 
 
 def test_adjust_debit_may_take_pending_points(services: Services, member_id: str) -> None:
-    entry = services.ledger.adjust(
+    entry = services.spending.adjust(
         ADMIN,
         AdjustInput(points=-150, reason="Fraud", idempotency_key="adj-1", customer_id="cust-1"),
     )
     assert entry.balance_after == 30
     with pytest.raises(InsufficientPoints):
-        services.ledger.adjust(
+        services.spending.adjust(
             ADMIN,
             AdjustInput(points=-31, reason="Fraud", idempotency_key="adj-2", customer_id="cust-1"),
         )
@@ -148,11 +150,11 @@ def test_adjust_debit_may_take_pending_points(services: Services, member_id: str
 
 def test_adjust_needs_a_reason_and_an_admin(services: Services, member_id: str) -> None:
     with pytest.raises(InvalidInput):
-        services.ledger.adjust(
+        services.spending.adjust(
             ADMIN, AdjustInput(points=5, reason="  ", idempotency_key="a", member_id=member_id)
         )
     with pytest.raises(Forbidden):
-        services.ledger.adjust(
+        services.spending.adjust(
             SERVICE, AdjustInput(points=5, reason="x", idempotency_key="a", member_id=member_id)
         )
     assert len(ledger_entries(member_id)) == 3

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from api.ledger import RefundInput
-from api.program import PROGRAM_KEY, SettingsChange
+from api.points.model import RefundInput
+from api.program.model import SettingsChange
+from api.program.store import SETTINGS_KEY
 from api.services import Services
 from api.store import reads
-from api.store.models import ITEM_TYPES, TableItem
+from api.store.base import TableItem, item_types
 from tests.support import ADMIN, SERVICE, enroll, order, redeem
 
 
@@ -19,15 +20,15 @@ def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> No
     order(services, "o-1", "100", placed_at=services.clock.now() - timedelta(days=30))
     order(services, "o-2", "50")
     redeem(services, 20, "k-1")
-    services.ledger.refund_order(SERVICE, RefundInput("r-1", "o-1", Decimal("10"), "EUR"))
+    services.refunds.refund_order(SERVICE, RefundInput("r-1", "o-1", Decimal("10"), "EUR"))
     services.maintenance.run()
     raw_items = TableItem._get_connection().scan()["Items"]
-    assert {raw["type"]["S"] for raw in raw_items} == set(ITEM_TYPES)
+    assert {raw["type"]["S"] for raw in raw_items} == set(item_types())
     for raw in raw_items:
         fast, slow = reads.load(raw), TableItem.from_raw_data(raw)
         assert type(fast) is type(slow)
         assert fast.attribute_values == slow.attribute_values
-    assert reads.get_many([PROGRAM_KEY])[PROGRAM_KEY].attribute_values == (
+    assert reads.get_many([SETTINGS_KEY])[SETTINGS_KEY].attribute_values == (
         TableItem.from_raw_data(
             next(r for r in raw_items if r["sk"]["S"] == "SETTINGS")
         ).attribute_values

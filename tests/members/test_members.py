@@ -7,17 +7,10 @@ from datetime import date, timedelta
 import pytest
 
 from api.clock import ManualClock
-from api.consents import Channel
 from api.errors import Forbidden, IdempotencyConflict, InvalidInput
 from api.ids import member_id_for
-from api.members import (
-    UNCHANGED,
-    ConsentInput,
-    EnrollInput,
-    ProfileChange,
-    decode_cursor,
-    encode_cursor,
-)
+from api.members.model import UNCHANGED, Channel, ConsentInput, EnrollInput, ProfileChange
+from api.members.view import decode_cursor, encode_cursor
 from api.services import Services
 from tests.support import ADMIN, SERVICE, count_requests, enroll, member, order
 
@@ -75,7 +68,9 @@ def test_enrolment_refuses_bad_profiles(
     with pytest.raises(InvalidInput) as error:
         services.members.enroll(SERVICE, EnrollInput(**values))
     assert error.value.field == field
-    assert services.members.view(ADMIN, member_id_for(str(values["customer_id"])), None) is None
+    assert (
+        services.member_views.view(ADMIN, member_id_for(str(values["customer_id"])), None) is None
+    )
 
 
 def test_consent_given_earlier_keeps_its_time_but_not_a_future_one(services: Services) -> None:
@@ -147,7 +142,7 @@ def test_the_home_view_is_one_query(services: Services) -> None:
     for i in range(5):
         order(services, f"o-{i}", "10")
     with count_requests() as calls:
-        view = services.members.view(member("cust-1"), member_id_for("cust-1"), 3)
+        view = services.member_views.view(member("cust-1"), member_id_for("cust-1"), 3)
     assert view is not None
     assert view.history is not None
     assert [e.order_id for e in view.history.entries] == ["o-4", "o-3", "o-2"]
@@ -164,7 +159,7 @@ def test_history_pages_with_cursors(services: Services) -> None:
     seen: list[str | None] = []
     after = None
     while True:
-        page = services.members.history(me, member_id, 3, after)
+        page = services.member_views.history(me, member_id, 3, after)
         seen += [e.order_id for e in page.entries]
         if not page.has_next:
             break
@@ -178,7 +173,7 @@ def test_history_pages_with_cursors(services: Services) -> None:
 def test_bad_cursors_are_refused(services: Services, cursor: str) -> None:
     member_id = enroll(services)
     with pytest.raises(InvalidInput) as error:
-        services.members.history(member("cust-1"), member_id, 3, cursor)
+        services.member_views.history(member("cust-1"), member_id, 3, cursor)
     assert error.value.field == "after"
 
 
@@ -190,7 +185,7 @@ def test_a_member_reads_only_their_own_data(services: Services) -> None:
     enroll(services)
     other = enroll(services, "cust-2")
     with pytest.raises(Forbidden):
-        services.members.view(member("cust-1"), other, None)
+        services.member_views.view(member("cust-1"), other, None)
     with pytest.raises(Forbidden):
-        services.members.history(member("cust-1"), other, 5, None)
-    assert services.members.view(SERVICE, other, None) is not None
+        services.member_views.history(member("cust-1"), other, 5, None)
+    assert services.member_views.view(SERVICE, other, None) is not None

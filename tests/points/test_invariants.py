@@ -20,8 +20,8 @@ from moto import mock_aws
 from api.clock import ManualClock
 from api.config import Config, Stage
 from api.errors import DomainError
-from api.ledger import AdjustInput, EntryKind, RefundInput
-from api.program import NegativeBalancePolicy, SettingsChange
+from api.points.model import AdjustInput, EntryKind, RefundInput
+from api.program.model import NegativeBalancePolicy, SettingsChange
 from api.services import build_services
 from api.store.table import create_table
 from tests.support import (
@@ -81,7 +81,7 @@ def test_ledger_invariants_hold_for_any_sequence(
                 if policy is NegativeBalancePolicy.STOP_AT_ZERO:
                     assert stored_member(member_id).balance >= 0
         for order_id, _ in orders:
-            recorded = services.ledger.get_order(ADMIN, order_id)
+            recorded = services.orders.get_order(ADMIN, order_id)
             assert recorded is not None
             assert recorded.points_reversed <= recorded.points_earned
             refunds = [
@@ -116,11 +116,11 @@ def apply(
         case ("refund", index, percent) if orders:
             order_id, total = orders[index % len(orders)]
             amount = (total * percent / 100).quantize(Decimal("0.01"))
-            services.ledger.refund_order(SERVICE, RefundInput(f"r-{n}", order_id, amount, "EUR"))
+            services.refunds.refund_order(SERVICE, RefundInput(f"r-{n}", order_id, amount, "EUR"))
         case ("redeem", cust, points):
             redeem(services, points, f"k-{n}", customer_id=cust)
         case ("adjust", cust, points):
-            services.ledger.adjust(
+            services.spending.adjust(
                 ADMIN,
                 AdjustInput(
                     points=points, reason="test", idempotency_key=f"a-{n}", customer_id=cust

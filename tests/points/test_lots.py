@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from api.lots import (
+from api.points.lots import (
     Funding,
     Lot,
     LotStatus,

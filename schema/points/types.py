@@ -1,10 +1,10 @@
-"""Points: balances, lots, the ledger history, and the mutations that move points."""
+"""Points as GraphQL types: balances, lots, the ledger history (a Relay connection) and
+orders."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Annotated, Any, cast
+from typing import Any
 
 import strawberry
 from graphql import (
@@ -17,28 +17,17 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues
 
-from api import errors, ledger
-from api import lots as domain_lots
+from api import errors
 from api.auth import Principal
-from api.members import HistoryPage, encode_cursor
-from schema.common import Money, MoneyInput, PageInfo
+from api.members.view import HistoryPage, encode_cursor
+from api.points import lots as domain_lots
+from api.points import model
+from schema.common import Money, PageInfo
 from schema.context import Context, Info
-from schema.errors import (
-    ConcurrentUpdate,
-    IdempotencyConflict,
-    InsufficientPoints,
-    InvalidInput,
-    MemberNotFound,
-    OrderNotFound,
-    RefundExceedsOrder,
-    mutate,
-    query,
-    to_graphql_error,
-)
 
 strawberry.enum(domain_lots.LotStatus)
 strawberry.enum(
-    ledger.EntryKind,
+    model.EntryKind,
     description=(
         "EARN: an order's points. REFUND: a refund's clawback. REDEEM: points spent. "
         "ADJUST: an admin correction. EXPIRE: lots that reached their expiry."
@@ -89,7 +78,7 @@ class LotFunding:
 @strawberry.type(description="One immutable ledger entry.")
 class PointsEntry:
     id: strawberry.ID
-    kind: ledger.EntryKind
+    kind: model.EntryKind
     points: int = strawberry.field(description="Signed: credits positive, debits negative.")
     balance_after: int
     created_at: datetime
@@ -105,7 +94,7 @@ class PointsEntry:
     )
 
     @classmethod
-    def from_domain(cls, entry: ledger.Entry) -> PointsEntry:
+    def from_domain(cls, entry: model.Entry) -> PointsEntry:
         lot = entry.lot
         return cls(
             id=strawberry.ID(entry.id),
@@ -188,7 +177,7 @@ class Points:
     @strawberry.field(description="Open lots expiring within the next `withinDays` days.")
     def expiring(self, within_days: int = 30) -> list[Lot]:
         if not 0 <= within_days <= 3660:
-            raise to_graphql_error(errors.InvalidInput("withinDays", "Between 0 and 3660."))
+            raise errors.InvalidInput("withinDays", "Between 0 and 3660.")
         until = self.now + timedelta(days=within_days)
         return [Lot.from_domain(lot, self.now) for lot in self.state.expiring(self.now, until)]
 
@@ -198,10 +187,8 @@ class Points:
     ) -> PointsEntryConnection:
         page = self.prefetched
         if page is None or after is not None or first > self.prefetched_first:
-            page = query(
-                lambda: info.context.services.members.history(
-                    self.principal, self.member_id, first, after
-                )
+            page = info.context.services.member_views.history(
+                self.principal, self.member_id, first, after
             )
         return PointsEntryConnection.from_page(page, first)
 
@@ -250,27 +237,6 @@ def _first_without_cursor(node: FieldNode, raw: GraphQLResolveInfo[Context]) -> 
     return first
 
 
-# ---- mutations ----------------------------------------------------------------------------
-
-
-@strawberry.input
-class OrderLineInput:
-    sku: str
-    quantity: int
-    unit_price: Decimal
-    category: str | None = None
-
-
-@strawberry.input(description="Exactly one of memberId and customerId names the member.")
-class RecordOrderInput:
-    order_id: str = strawberry.field(description="The shop's order id: the idempotency key.")
-    total: MoneyInput
-    placed_at: datetime = strawberry.field(description="With an offset, e.g. 2026-05-01T10:00:00Z.")
-    member_id: strawberry.ID | None = None
-    customer_id: str | None = None
-    lines: list[OrderLineInput] | None = None
-
-
 @strawberry.type(
     description="An order as recorded, with what it earned and what refunds took back."
 )
@@ -285,7 +251,7 @@ class Order:
     lot_id: strawberry.ID | None
 
     @classmethod
-    def from_domain(cls, order: ledger.Order) -> Order:
+    def from_domain(cls, order: model.Order) -> Order:
         return cls(
             id=strawberry.ID(order.order_id),
             member_id=strawberry.ID(order.member_id),
@@ -296,182 +262,3 @@ class Order:
             points_reversed=order.points_reversed,
             lot_id=None if order.lot_id is None else strawberry.ID(order.lot_id),
         )
-
-
-@strawberry.type
-class PointsQuery:
-    @strawberry.field(description="Shop backend and admin: an order as recorded, or null.")
-    def order(self, info: Info, id: str) -> Order | None:
-        ctx = info.context
-        found = query(lambda: ctx.services.ledger.get_order(ctx.principal, id))
-        return None if found is None else Order.from_domain(found)
-
-
-@strawberry.type
-class OrderRecorded:
-    order: Order
-    entry: PointsEntry
-
-
-@strawberry.input
-class RefundOrderInput:
-    refund_id: str = strawberry.field(description="The shop's refund id: the idempotency key.")
-    order_id: str
-    amount: MoneyInput
-
-
-@strawberry.type
-class OrderRefunded:
-    order: Order = strawberry.field(description="The order as it is now.")
-    entry: PointsEntry
-
-
-@strawberry.input(description="Members omit memberId/customerId: they redeem their own points.")
-class RedeemPointsInput:
-    points: int
-    reference: str = strawberry.field(description="What the points pay for, e.g. a cart id.")
-    idempotency_key: str
-    member_id: strawberry.ID | None = None
-    customer_id: str | None = None
-    reason: str | None = None
-
-
-@strawberry.type
-class PointsRedeemed:
-    entry: PointsEntry
-
-
-@strawberry.input
-class AdjustPointsInput:
-    points: int = strawberry.field(description="Positive credits a new lot; negative debits.")
-    reason: str
-    idempotency_key: str
-    member_id: strawberry.ID | None = None
-    customer_id: str | None = None
-
-
-@strawberry.type
-class PointsAdjusted:
-    entry: PointsEntry
-
-
-RecordOrderResult = Annotated[
-    OrderRecorded | InvalidInput | MemberNotFound | IdempotencyConflict | ConcurrentUpdate,
-    strawberry.union("RecordOrderResult"),
-]
-RefundOrderResult = Annotated[
-    OrderRefunded
-    | InvalidInput
-    | OrderNotFound
-    | MemberNotFound
-    | RefundExceedsOrder
-    | IdempotencyConflict
-    | ConcurrentUpdate,
-    strawberry.union("RefundOrderResult"),
-]
-RedeemPointsResult = Annotated[
-    PointsRedeemed
-    | InvalidInput
-    | MemberNotFound
-    | InsufficientPoints
-    | IdempotencyConflict
-    | ConcurrentUpdate,
-    strawberry.union("RedeemPointsResult"),
-]
-AdjustPointsResult = Annotated[
-    PointsAdjusted
-    | InvalidInput
-    | MemberNotFound
-    | InsufficientPoints
-    | IdempotencyConflict
-    | ConcurrentUpdate,
-    strawberry.union("AdjustPointsResult"),
-]
-
-
-@strawberry.type
-class PointsMutation:
-    @strawberry.mutation(description="Shop backend: an order earns a lot of points.")
-    def record_order(self, info: Info, input: RecordOrderInput) -> RecordOrderResult:
-        ctx = info.context
-
-        def run() -> OrderRecorded:
-            result = ctx.services.ledger.record_order(
-                ctx.principal,
-                ledger.OrderInput(
-                    order_id=input.order_id,
-                    total_amount=input.total.amount,
-                    currency=input.total.currency,
-                    placed_at=input.placed_at,
-                    member_id=input.member_id,
-                    customer_id=input.customer_id,
-                    lines=[
-                        ledger.OrderLine(ln.sku, ln.quantity, ln.unit_price, ln.category)
-                        for ln in input.lines or []
-                    ],
-                ),
-            )
-            return OrderRecorded(
-                order=Order.from_domain(result.order), entry=PointsEntry.from_domain(result.entry)
-            )
-
-        return cast(RecordOrderResult, mutate(run))
-
-    @strawberry.mutation(description="Shop backend: a full or partial refund takes back its share.")
-    def refund_order(self, info: Info, input: RefundOrderInput) -> RefundOrderResult:
-        ctx = info.context
-
-        def run() -> OrderRefunded:
-            order, entry = ctx.services.ledger.refund_order(
-                ctx.principal,
-                ledger.RefundInput(
-                    refund_id=input.refund_id,
-                    order_id=input.order_id,
-                    amount=input.amount.amount,
-                    currency=input.amount.currency,
-                ),
-            )
-            return OrderRefunded(
-                order=Order.from_domain(order), entry=PointsEntry.from_domain(entry)
-            )
-
-        return cast(RefundOrderResult, mutate(run))
-
-    @strawberry.mutation(description="Spend available points, earliest-expiring lots first.")
-    def redeem_points(self, info: Info, input: RedeemPointsInput) -> RedeemPointsResult:
-        ctx = info.context
-
-        def run() -> PointsRedeemed:
-            entry = ctx.services.ledger.redeem(
-                ctx.principal,
-                ledger.RedeemInput(
-                    points=input.points,
-                    reference=input.reference,
-                    idempotency_key=input.idempotency_key,
-                    member_id=input.member_id,
-                    customer_id=input.customer_id,
-                    reason=input.reason,
-                ),
-            )
-            return PointsRedeemed(entry=PointsEntry.from_domain(entry))
-
-        return cast(RedeemPointsResult, mutate(run))
-
-    @strawberry.mutation(description="Admin: credit or debit points with a reason.")
-    def adjust_points(self, info: Info, input: AdjustPointsInput) -> AdjustPointsResult:
-        ctx = info.context
-
-        def run() -> PointsAdjusted:
-            entry = ctx.services.ledger.adjust(
-                ctx.principal,
-                ledger.AdjustInput(
-                    points=input.points,
-                    reason=input.reason,
-                    idempotency_key=input.idempotency_key,
-                    member_id=input.member_id,
-                    customer_id=input.customer_id,
-                ),
-            )
-            return PointsAdjusted(entry=PointsEntry.from_domain(entry))
-
-        return cast(AdjustPointsResult, mutate(run))

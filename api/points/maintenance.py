@@ -7,18 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 
 from api.auth import SYSTEM
 from api.clock import Clock
-from api.ledger import Entry, EntryKind, entry_to_item, points_state, store_points_state
-from api.lots import expire_and_activate, total
+from api.idempotency import Plan, versioned_write
+from api.members import store as members
+from api.members.model import Member
 from api.observability import count
-from api.program import ProgramService
-from api.store.models import DUE_SHARDS, PROFILE_SK, MemberItem
-from api.store.tx import Cancelled, Retry, Transaction, with_retries
+from api.points.lots import Funding, expire_and_activate, total
+from api.points.model import Entry, EntryKind
+from api.points.store import entry_to_item
+from api.program.service import ProgramService
+from api.store.base import DUE_SHARDS, TableItem
+from api.store.reads import Snapshot
 
 
 @dataclass(frozen=True)
@@ -69,50 +73,47 @@ class MaintenanceService:
         self, now: datetime, should_stop: Callable[[], bool], shard: int
     ) -> MaintenanceReport:
         report = MaintenanceReport(now)
-        for key in MemberItem.due_index.query(f"DUE#{shard}", MemberItem.due_at <= now):
+        for key in TableItem.due_index.query(f"DUE#{shard}", TableItem.due_at <= now):
             if should_stop():
                 return report + MaintenanceReport(now, complete=False)
-            changed = with_retries(self._clock, partial(self._process, key.pk, now))
-            report += MaintenanceReport(now, members_due=1) + (changed or MaintenanceReport(now))
+            changed = versioned_write(self._clock, [key.key], partial(self._process, now))
+            report += MaintenanceReport(now, members_due=1) + changed
         return report
 
-    def _process(self, pk: str, now: datetime) -> MaintenanceReport | None:
-        """What changed for one member, or None if nothing was due any more."""
-        try:
-            member = MemberItem.get(pk, PROFILE_SK, consistent_read=True)
-        except MemberItem.DoesNotExist:
-            return None
-        state, funding, activated = expire_and_activate(points_state(member), now)
+    def _process(self, now: datetime, snapshot: Snapshot) -> Plan[MaintenanceReport]:
+        """What changed for one member; nothing if nothing is due any more (the index lagged,
+        or another run got here first)."""
+        member = members.load_item(snapshot)
+        if member is None:
+            return Plan(MaintenanceReport(now))
+        state, funding, activated = expire_and_activate(member.points, now)
         if not funding and not activated:
-            return None  # the index lagged, or another run got here first
-        seq = member.version + 1
-        store_points_state(member, state)
-        member.updated_at = now
-        tx = Transaction()
-        tx.put(member)
+            return Plan(MaintenanceReport(now))
+        new: list[TableItem] = []
         if funding:
-            tx.put_new(
-                entry_to_item(
-                    Entry(
-                        member_id=member.member_id,
-                        seq=seq,
-                        kind=EntryKind.EXPIRE,
-                        points=-total(funding),
-                        balance_after=state.balance,
-                        created_at=now,
-                        actor=SYSTEM.actor,
-                        funding=tuple(funding),
-                    )
-                )
-            )
-        try:
-            tx.commit()
-        except Cancelled as exc:
-            raise Retry() from exc
-        return MaintenanceReport(
-            now,
-            members_changed=1,
-            lots_activated=len(activated),
-            lots_expired=len(funding),
-            points_expired=total(funding),
+            new.append(entry_to_item(expiry(member, now, state.balance, funding)))
+        changed = members.to_item(replace(member, points=state, updated_at=now))
+        return Plan(
+            MaintenanceReport(
+                now,
+                members_changed=1,
+                lots_activated=len(activated),
+                lots_expired=len(funding),
+                points_expired=total(funding),
+            ),
+            new=new,
+            changed=[changed],
         )
+
+
+def expiry(member: Member, now: datetime, balance_after: int, funding: list[Funding]) -> Entry:
+    return Entry(
+        member_id=member.id,
+        seq=member.next_seq,
+        kind=EntryKind.EXPIRE,
+        points=-total(funding),
+        balance_after=balance_after,
+        created_at=now,
+        actor=SYSTEM.actor,
+        funding=tuple(funding),
+    )

@@ -11,15 +11,9 @@ import pytest
 from api.clock import ManualClock
 from api.config import Config, Stage
 from api.errors import Forbidden, InvalidInput, TestClockDisabled
-from api.program import (
-    MAX_CLOCK_OFFSET,
-    MAX_CLOCK_STEP_SECONDS,
-    NegativeBalancePolicy,
-    ProgramSettings,
-    Rounding,
-    SettingsChange,
-    settings_to_item,
-)
+from api.program.model import NegativeBalancePolicy, ProgramSettings, Rounding, SettingsChange
+from api.program.service import MAX_CLOCK_OFFSET, MAX_CLOCK_STEP_SECONDS
+from api.program.store import settings_to_item
 from api.services import Services, build_services
 from tests.support import ADMIN, SERVICE, member
 

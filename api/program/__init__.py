@@ -1,0 +1,1 @@
+"""Program: settings (earning rule, currencies, windows, policies) and the test clock."""

@@ -1,0 +1,160 @@
+"""Program settings: the earning rule, currencies, windows and policies. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
+
+from api.errors import InvalidInput
+from api.money import ISO_CURRENCIES, Money
+from api.validation import MAX_POINTS
+
+
+class Rounding(StrEnum):
+    DOWN = "DOWN"
+    UP = "UP"
+    NEAREST = "NEAREST"  # halves round up
+
+
+_DECIMAL_ROUNDING = {
+    Rounding.DOWN: ROUND_FLOOR,
+    Rounding.UP: ROUND_CEILING,
+    Rounding.NEAREST: ROUND_HALF_UP,
+}
+
+
+class NegativeBalancePolicy(StrEnum):
+    ALLOW_NEGATIVE = "ALLOW_NEGATIVE"  # a clawback of spent points leaves a debt
+    STOP_AT_ZERO = "STOP_AT_ZERO"  # the clawback stops at zero; the shortfall is recorded
+
+
+@dataclass(frozen=True)
+class EarningRule:
+    points_per_unit: Decimal = Decimal(1)
+    rounding: Rounding = Rounding.DOWN
+    min_points_per_order: int = 0  # orders that would earn fewer points earn none
+    max_points_per_order: int | None = None
+
+    def points_for(self, total: Money) -> int:
+        raw = (total.amount * self.points_per_unit).to_integral_value(
+            _DECIMAL_ROUNDING[self.rounding]
+        )
+        points = int(raw)
+        if points < self.min_points_per_order:
+            return 0
+        if self.max_points_per_order is not None:
+            points = min(points, self.max_points_per_order)
+        if points > MAX_POINTS:
+            raise InvalidInput(
+                "total.amount",
+                f"This order would earn more than {MAX_POINTS} points; check the amount.",
+            )
+        return points
+
+
+@dataclass(frozen=True)
+class ProgramSettings:
+    earning_rule: EarningRule = field(default_factory=EarningRule)
+    accepted_currencies: tuple[str, ...] = ("EUR", "USD")
+    return_window_days: int = 14
+    lot_validity_days: int | None = 365
+    negative_balance_policy: NegativeBalancePolicy = NegativeBalancePolicy.ALLOW_NEGATIVE
+    clock_offset: timedelta = timedelta(0)
+    updated_at: datetime | None = None
+    version: int | None = None  # None: never saved, the defaults apply
+
+    @property
+    def return_window(self) -> timedelta:
+        return timedelta(days=self.return_window_days)
+
+    @property
+    def lot_validity(self) -> timedelta | None:
+        return None if self.lot_validity_days is None else timedelta(days=self.lot_validity_days)
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    """A partial update: None leaves a setting as it is."""
+
+    points_per_unit: Decimal | None = None
+    rounding: Rounding | None = None
+    min_points_per_order: int | None = None
+    max_points_per_order: int | None = None
+    clear_max_points_per_order: bool = False
+    accepted_currencies: list[str] | None = None
+    return_window_days: int | None = None
+    lot_validity_days: int | None = None
+    lots_never_expire: bool = False
+    negative_balance_policy: NegativeBalancePolicy | None = None
+
+
+def _bounded(field_name: str, value: int, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise InvalidInput(field_name, f"Must be between {low} and {high}.")
+    return value
+
+
+def apply_change(settings: ProgramSettings, change: SettingsChange) -> ProgramSettings:
+    rule = settings.earning_rule
+    if change.points_per_unit is not None:
+        rate = change.points_per_unit
+        try:
+            ok = rate.is_finite() and Decimal(0) < rate <= Decimal(10000)
+            ok = ok and -int(rate.normalize().as_tuple().exponent) <= 4
+        except (InvalidOperation, TypeError):
+            ok = False
+        if not ok:
+            raise InvalidInput(
+                "earningRule.pointsPerUnit",
+                "Must be more than 0 and at most 10000, with up to 4 decimals.",
+            )
+        rule = replace(rule, points_per_unit=rate)
+    if change.rounding is not None:
+        rule = replace(rule, rounding=change.rounding)
+    if change.min_points_per_order is not None:
+        rule = replace(
+            rule,
+            min_points_per_order=_bounded(
+                "earningRule.minPointsPerOrder", change.min_points_per_order, 0, MAX_POINTS
+            ),
+        )
+    if change.clear_max_points_per_order:
+        rule = replace(rule, max_points_per_order=None)
+    elif change.max_points_per_order is not None:
+        rule = replace(
+            rule,
+            max_points_per_order=_bounded(
+                "earningRule.maxPointsPerOrder", change.max_points_per_order, 1, MAX_POINTS
+            ),
+        )
+    if (
+        rule.max_points_per_order is not None
+        and rule.max_points_per_order < rule.min_points_per_order
+    ):
+        raise InvalidInput("earningRule.maxPointsPerOrder", "Must not be below minPointsPerOrder.")
+    new = replace(settings, earning_rule=rule)
+    if change.accepted_currencies is not None:
+        codes = [c.strip().upper() for c in change.accepted_currencies]
+        unknown = [c for c in codes if c not in ISO_CURRENCIES]
+        if unknown or not codes or len(codes) > 50:
+            raise InvalidInput(
+                "acceptedCurrencies",
+                "Give 1 to 50 ISO 4217 currency codes"
+                + (f"; unknown: {', '.join(c[:8] for c in unknown[:5])}." if unknown else "."),
+            )
+        new = replace(new, accepted_currencies=tuple(sorted(set(codes))))
+    if change.return_window_days is not None:
+        new = replace(
+            new, return_window_days=_bounded("returnWindowDays", change.return_window_days, 0, 365)
+        )
+    if change.lots_never_expire:
+        new = replace(new, lot_validity_days=None)
+    elif change.lot_validity_days is not None:
+        new = replace(
+            new, lot_validity_days=_bounded("lotValidityDays", change.lot_validity_days, 1, 3650)
+        )
+    if change.negative_balance_policy is not None:
+        new = replace(new, negative_balance_policy=change.negative_balance_policy)
+    return new

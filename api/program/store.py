@@ -1,0 +1,78 @@
+"""The program item: settings and the test clock offset, one item."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from pynamodb.attributes import (
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+
+from api.program.model import EarningRule, NegativeBalancePolicy, ProgramSettings, Rounding
+from api.store.base import IntegerAttribute, Key, TableItem
+from api.store.reads import Snapshot
+
+SETTINGS_KEY: Key = ("PROGRAM", "SETTINGS")
+
+
+class ProgramItem(TableItem, discriminator="program"):
+    points_per_unit = UnicodeAttribute()
+    rounding = UnicodeAttribute()
+    min_points = IntegerAttribute()
+    max_points = IntegerAttribute(null=True)
+    currencies = UnicodeSetAttribute()
+    return_window_days = IntegerAttribute()
+    lot_validity_days = IntegerAttribute(null=True)
+    negative_balance = UnicodeAttribute()
+    clock_offset_seconds = IntegerAttribute(default=0)
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+def settings_from_item(item: ProgramItem | None) -> ProgramSettings:
+    if item is None:
+        return ProgramSettings()
+    return ProgramSettings(
+        earning_rule=EarningRule(
+            points_per_unit=Decimal(item.points_per_unit),
+            rounding=Rounding(item.rounding),
+            min_points_per_order=item.min_points,
+            max_points_per_order=None if item.max_points is None else item.max_points,
+        ),
+        accepted_currencies=tuple(sorted(item.currencies)),
+        return_window_days=item.return_window_days,
+        lot_validity_days=None if item.lot_validity_days is None else item.lot_validity_days,
+        negative_balance_policy=NegativeBalancePolicy(item.negative_balance),
+        clock_offset=timedelta(seconds=item.clock_offset_seconds),
+        updated_at=item.updated_at,
+        version=item.version,
+    )
+
+
+def settings_to_item(settings: ProgramSettings, now: datetime) -> ProgramItem:
+    rule = settings.earning_rule
+    item = ProgramItem(
+        *SETTINGS_KEY,
+        points_per_unit=str(rule.points_per_unit),
+        rounding=rule.rounding.value,
+        min_points=rule.min_points_per_order,
+        max_points=rule.max_points_per_order,
+        currencies=set(settings.accepted_currencies),
+        return_window_days=settings.return_window_days,
+        lot_validity_days=settings.lot_validity_days,
+        negative_balance=settings.negative_balance_policy.value,
+        clock_offset_seconds=int(settings.clock_offset.total_seconds()),
+        updated_at=now,
+    )
+    if settings.version is not None:  # a first save: PynamoDB then expects no item yet
+        item.version = settings.version
+    return item
+
+
+def settings(snapshot: Snapshot) -> ProgramSettings:
+    """The settings in a snapshot that read SETTINGS_KEY (the defaults if never saved)."""
+    return settings_from_item(snapshot.get(SETTINGS_KEY, ProgramItem))

@@ -1,0 +1,71 @@
+"""Members as GraphQL types."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+
+from api.auth import Principal
+from api.members.model import Channel
+from api.members.view import MemberView
+from schema.points.types import Points
+
+strawberry.enum(Channel)
+
+
+@strawberry.type(description="Consent to be contacted on one channel: when and where it was given.")
+class Consent:
+    channel: Channel
+    granted: bool
+    updated_at: datetime
+    source: str
+
+
+@strawberry.type
+class Member:
+    id: strawberry.ID
+    customer_id: str
+    email: str | None
+    name: str | None
+    phone: str | None
+    birthday: date | None
+    time_zone: str
+    locale: str
+    consents: list[Consent]
+    created_at: datetime
+    updated_at: datetime
+    points: Points
+
+    @classmethod
+    def from_view(cls, view: MemberView, principal: Principal) -> Member:
+        m = view.member
+        return cls(
+            id=strawberry.ID(m.id),
+            customer_id=m.customer_id,
+            email=m.email,
+            name=m.name,
+            phone=m.phone,
+            birthday=m.birthday,
+            time_zone=m.time_zone,
+            locale=m.locale,
+            consents=[
+                Consent(
+                    channel=c.channel, granted=c.granted, updated_at=c.updated_at, source=c.source
+                )
+                for c in m.consents
+            ],
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+            points=Points(
+                balance=m.balance,
+                available=m.points.available(view.now),
+                pending=m.points.pending(view.now),
+                member_id=m.id,
+                now=view.now,
+                state=m.points,
+                principal=principal,
+                prefetched=view.history,
+                prefetched_first=view.history_first,
+            ),
+        )

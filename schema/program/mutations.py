@@ -1,0 +1,134 @@
+"""Admin: change the program's settings, move and reset the test clock."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+
+from api.program import model
+from schema.context import Info
+from schema.errors import ConcurrentUpdate, InvalidInput, TestClockDisabled, mutation
+from schema.program.queries import program_of
+from schema.program.types import MaintenanceRun, Program, TestClock
+
+
+@strawberry.input(description="Omitted fields stay as they are.")
+class EarningRuleInput:
+    points_per_unit: Decimal | None = None
+    rounding: model.Rounding | None = None
+    min_points_per_order: int | None = None
+    max_points_per_order: int | None = strawberry.field(
+        default=strawberry.UNSET, description="null removes the cap."
+    )
+
+
+@strawberry.input(description="Omitted fields stay as they are.")
+class UpdateProgramInput:
+    earning_rule: EarningRuleInput | None = None
+    accepted_currencies: list[str] | None = None
+    return_window_days: int | None = None
+    lot_validity_days: int | None = strawberry.field(
+        default=strawberry.UNSET, description="null: lots never expire."
+    )
+    negative_balance_policy: model.NegativeBalancePolicy | None = None
+
+    def to_domain(self) -> model.SettingsChange:
+        rule = self.earning_rule or EarningRuleInput()
+        return model.SettingsChange(
+            points_per_unit=rule.points_per_unit,
+            rounding=rule.rounding,
+            min_points_per_order=rule.min_points_per_order,
+            max_points_per_order=None
+            if rule.max_points_per_order is strawberry.UNSET
+            else rule.max_points_per_order,
+            clear_max_points_per_order=rule.max_points_per_order is None,
+            accepted_currencies=self.accepted_currencies,
+            return_window_days=self.return_window_days,
+            lot_validity_days=None
+            if self.lot_validity_days is strawberry.UNSET
+            else self.lot_validity_days,
+            lots_never_expire=self.lot_validity_days is None,
+            negative_balance_policy=self.negative_balance_policy,
+        )
+
+
+@strawberry.type
+class ProgramUpdated:
+    program: Program
+
+
+@strawberry.input(
+    description="How far to move the program's time forward (in all, 1 s to 10 years)."
+)
+class AdvanceTestClockInput:
+    days: int = 0
+    hours: int = 0
+    seconds: int = 0
+
+
+@strawberry.type
+class TestClockAdvanced:
+    __test__ = False
+    test_clock: TestClock
+    maintenance: MaintenanceRun
+
+
+@strawberry.type
+class TestClockReset:
+    __test__ = False
+    test_clock: TestClock
+
+
+UpdateProgramResult = Annotated[
+    ProgramUpdated | InvalidInput | ConcurrentUpdate,
+    strawberry.union("UpdateProgramResult"),
+]
+AdvanceTestClockResult = Annotated[
+    TestClockAdvanced | InvalidInput | TestClockDisabled | ConcurrentUpdate,
+    strawberry.union("AdvanceTestClockResult"),
+]
+ResetTestClockResult = Annotated[
+    TestClockReset | TestClockDisabled | ConcurrentUpdate,
+    strawberry.union("ResetTestClockResult"),
+]
+
+
+@strawberry.type
+class ProgramMutation:
+    @mutation("Admin: change the program's settings (future orders).")
+    def update_program(self, info: Info, input: UpdateProgramInput) -> UpdateProgramResult:
+        ctx = info.context
+        settings = ctx.services.program.update(ctx.principal, input.to_domain())
+        return ProgramUpdated(program=program_of(info, settings))
+
+    @mutation(
+        "Admin, outside production: move the program's time forward, then run the points "
+        "job, so pending lots activate and lots expire without waiting."
+    )
+    def advance_test_clock(
+        self, info: Info, input: AdvanceTestClockInput
+    ) -> AdvanceTestClockResult:
+        ctx = info.context
+        settings = ctx.services.program.advance_clock(
+            ctx.principal, input.seconds, days=input.days, hours=input.hours
+        )
+        report = ctx.services.maintenance.run()
+        return TestClockAdvanced(
+            test_clock=TestClock(
+                now=report.now, offset_seconds=int(settings.clock_offset.total_seconds())
+            ),
+            maintenance=MaintenanceRun.from_domain(report),
+        )
+
+    @mutation(
+        "Admin, outside production: put the program's time back on the real clock. "
+        "Entries keep their dates; lots dated ahead wait for real time to reach them."
+    )
+    def reset_test_clock(self, info: Info) -> ResetTestClockResult:
+        ctx = info.context
+        settings = ctx.services.program.reset_clock(ctx.principal)
+        return TestClockReset(
+            test_clock=TestClock(now=ctx.services.program.now(settings), offset_seconds=0)
+        )

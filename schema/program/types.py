@@ -1,0 +1,93 @@
+"""Program settings and the test clock as GraphQL types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+
+from api.config import Config
+from api.points.maintenance import MaintenanceReport
+from api.program import model
+
+strawberry.enum(model.Rounding)
+strawberry.enum(
+    model.NegativeBalancePolicy,
+    description=(
+        "What a refund does when the order's points were already spent: ALLOW_NEGATIVE lets "
+        "the balance go below zero (repaid from future earnings); STOP_AT_ZERO takes back what "
+        "is there and records the rest as the entry's shortfall."
+    ),
+)
+
+
+@strawberry.type
+class EarningRule:
+    points_per_unit: Decimal = strawberry.field(description="Points per unit of currency.")
+    rounding: model.Rounding
+    min_points_per_order: int = strawberry.field(
+        description="Orders that would earn fewer points earn none."
+    )
+    max_points_per_order: int | None
+
+
+@strawberry.type(description="Outside production: the program's time, ahead of the real clock.")
+class TestClock:
+    __test__ = False
+    now: datetime
+    offset_seconds: int
+
+
+@strawberry.type
+class Program:
+    earning_rule: EarningRule
+    accepted_currencies: list[str]
+    return_window_days: int = strawberry.field(
+        description="Earned points stay pending this long after the order is placed."
+    )
+    lot_validity_days: int | None = strawberry.field(
+        description="Active points expire this long after they activate; null: never."
+    )
+    negative_balance_policy: model.NegativeBalancePolicy
+    updated_at: datetime | None
+    test_clock: TestClock | None = strawberry.field(description="Null in production.")
+
+    @classmethod
+    def from_domain(cls, settings: model.ProgramSettings, config: Config, now: datetime) -> Program:
+        rule = settings.earning_rule
+        return cls(
+            earning_rule=EarningRule(
+                points_per_unit=rule.points_per_unit,
+                rounding=rule.rounding,
+                min_points_per_order=rule.min_points_per_order,
+                max_points_per_order=rule.max_points_per_order,
+            ),
+            accepted_currencies=list(settings.accepted_currencies),
+            return_window_days=settings.return_window_days,
+            lot_validity_days=settings.lot_validity_days,
+            negative_balance_policy=settings.negative_balance_policy,
+            updated_at=settings.updated_at,
+            test_clock=TestClock(now=now, offset_seconds=int(settings.clock_offset.total_seconds()))
+            if config.test_clock
+            else None,
+        )
+
+
+@strawberry.type(description="What the points job recorded after the clock moved.")
+class MaintenanceRun:
+    members_due: int
+    members_changed: int
+    lots_activated: int
+    lots_expired: int
+    points_expired: int
+
+    @classmethod
+    def from_domain(cls, report: MaintenanceReport) -> MaintenanceRun:
+        return cls(
+            members_due=report.members_due,
+            members_changed=report.members_changed,
+            lots_activated=report.lots_activated,
+            lots_expired=report.lots_expired,
+            points_expired=report.points_expired,
+        )
