@@ -1,0 +1,1 @@
+"""Members: enrolment, profile and consents, and the home view."""

@@ -1,0 +1,1 @@
+"""Points: the ledger (orders, refunds, redemptions, adjustments), lots and the daily job."""
