@@ -118,7 +118,9 @@ class ProgramUpdated:
     program: Program
 
 
-@strawberry.input(description="How far to move the program's time forward.")
+@strawberry.input(
+    description="How far to move the program's time forward (in all, 1 s to 10 years)."
+)
 class AdvanceTestClockInput:
     days: int = 0
     hours: int = 0
@@ -151,6 +153,12 @@ class TestClockAdvanced:
     maintenance: MaintenanceRun
 
 
+@strawberry.type
+class TestClockReset:
+    __test__ = False
+    test_clock: TestClock
+
+
 UpdateProgramResult = Annotated[
     ProgramUpdated | InvalidInput | ConcurrentUpdate,
     strawberry.union("UpdateProgramResult"),
@@ -158,6 +166,10 @@ UpdateProgramResult = Annotated[
 AdvanceTestClockResult = Annotated[
     TestClockAdvanced | InvalidInput | TestClockDisabled | ConcurrentUpdate,
     strawberry.union("AdvanceTestClockResult"),
+]
+ResetTestClockResult = Annotated[
+    TestClockReset | TestClockDisabled | ConcurrentUpdate,
+    strawberry.union("ResetTestClockResult"),
 ]
 
 
@@ -202,8 +214,9 @@ class ProgramMutation:
         ctx = info.context
 
         def run() -> TestClockAdvanced:
-            seconds = input.days * 86400 + input.hours * 3600 + input.seconds
-            settings = ctx.services.program.advance_clock(ctx.principal, seconds)
+            settings = ctx.services.program.advance_clock(
+                ctx.principal, input.seconds, days=input.days, hours=input.hours
+            )
             report = ctx.services.maintenance.run()
             return TestClockAdvanced(
                 test_clock=TestClock(
@@ -213,3 +226,20 @@ class ProgramMutation:
             )
 
         return cast(AdvanceTestClockResult, mutate(run))
+
+    @strawberry.mutation(
+        description=(
+            "Admin, outside production: put the program's time back on the real clock. "
+            "Entries keep their dates; lots dated ahead wait for real time to reach them."
+        )
+    )
+    def reset_test_clock(self, info: Info) -> ResetTestClockResult:
+        ctx = info.context
+
+        def run() -> TestClockReset:
+            settings = ctx.services.program.reset_clock(ctx.principal)
+            return TestClockReset(
+                test_clock=TestClock(now=ctx.services.program.now(settings), offset_seconds=0)
+            )
+
+        return cast(ResetTestClockResult, mutate(run))

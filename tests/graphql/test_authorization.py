@@ -109,6 +109,11 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"member": "FORBIDDEN", "service": "FORBIDDEN", "admin": OK},
     ),
+    "resetTestClock": (
+        "mutation { resetTestClock { __typename } }",
+        {},
+        {"member": "FORBIDDEN", "service": "FORBIDDEN", "admin": OK},
+    ),
 }
 
 
