@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from mangum import Mangum
+from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 from starlette.types import Receive, Scope, Send
 
 from api.auth import ANONYMOUS, Principal, principal_from_claims
@@ -88,3 +90,13 @@ def create_app(services: Services, authenticate: Authenticate) -> Callable[..., 
             await send({"type": "websocket.close", "code": 1008})
 
     return app
+
+
+def lambda_adapter(app: Callable[..., Any]) -> Mangum:
+    """The app behind API Gateway: no lifespan (it would run on every invocation), and
+    GraphQL's own response type sent as text, not base64."""
+    return Mangum(
+        app,
+        lifespan="off",
+        text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "application/graphql-response+json"],
+    )

@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 import pytest
 from graphql import GraphQLError
-from mangum import Mangum
 from strawberry.types import ExecutionResult
 from strawberry.types.scalar import ScalarDefinition
 
@@ -22,7 +21,7 @@ from api.clock import ManualClock
 from api.config import Config, Stage
 from api.ids import member_id_for
 from api.services import Services, build_services
-from schema.app import create_app, gateway_authenticator
+from schema.app import create_app, gateway_authenticator, lambda_adapter
 from schema.http import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
@@ -99,7 +98,7 @@ def call(
 
 def lambda_app(services: Services, config: Config) -> Handler:
     app = create_app(services, gateway_authenticator(config))
-    handler: Handler = Mangum(app, lifespan="off")
+    handler: Handler = lambda_adapter(app)
     return handler
 
 
@@ -643,7 +642,7 @@ def test_a_bug_before_execution_is_a_500_in_the_graphql_shape(
     def authenticate(_: Any) -> Principal:
         raise RuntimeError("secret internal detail")
 
-    handler: Handler = Mangum(create_app(services, authenticate), lifespan="off")
+    handler: Handler = lambda_adapter(create_app(services, authenticate))
     with caplog.at_level(logging.ERROR):
         reply = call(handler)
     assert_refused(reply, 500, "INTERNAL_SERVER_ERROR")
