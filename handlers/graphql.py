@@ -7,15 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mangum import Mangum
-
 from api.config import Config
 from api.observability import logger, metrics, traced
 from api.services import build_services
-from schema.app import create_app, gateway_authenticator
+from schema.app import create_app, gateway_authenticator, lambda_adapter
 
 config = Config.from_env()
-asgi = Mangum(create_app(build_services(config), gateway_authenticator(config)), lifespan="off")
+asgi = lambda_adapter(create_app(build_services(config), gateway_authenticator(config)))
 
 
 @traced

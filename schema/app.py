@@ -3,6 +3,9 @@
 Identity comes from an `authenticate` function: in AWS, the claims API Gateway's JWT
 authorizer verified (in the event Mangum puts in the ASGI scope); locally, the dev server's
 own token check. The app never trusts an Authorization header by itself.
+
+/graphql speaks GraphQL over HTTP (schema/http.py); any other path is a 404, in the same
+GraphQL error shape.
 """
 
 from __future__ import annotations
@@ -12,17 +15,16 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
+from mangum import Mangum
+from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from api.auth import ANONYMOUS, Principal, principal_from_claims
 from api.config import Config
 from api.observability import logger
 from api.services import Services
 from schema.context import Context
+from schema.http import GraphQLHTTP, not_found
 from schema.schema import build_schema
 
 Authenticate = Callable[[Scope], Principal]
@@ -58,46 +60,43 @@ def request_id(scope: Scope) -> str:
     return str(uuid.uuid4())
 
 
-class LoyaltyGraphQL(GraphQL[Context, None]):
-    def __init__(self, services: Services, authenticate: Authenticate) -> None:
-        introspection = services.config.introspection
-        super().__init__(
-            build_schema(introspection=introspection),
-            graphql_ide="graphiql" if introspection else None,
-            allow_queries_via_get=True,
-            multipart_uploads_enabled=False,
-        )
-        self.services = services
-        self.authenticate = authenticate
-
-    async def get_context(
-        self,
-        request: Request | WebSocket,
-        response: Response | WebSocket,  # noqa: ARG002 - Strawberry's signature
-    ) -> Context:
-        principal = self.authenticate(request.scope)
-        rid = request_id(request.scope)
-        logger.append_keys(request_id=rid, member_id=principal.member_id, role=principal.role)
-        return Context(services=self.services, principal=principal, request_id=rid)
-
-
 def create_app(services: Services, authenticate: Authenticate) -> Callable[..., Any]:
-    graphql = LoyaltyGraphQL(services, authenticate)
+    introspection = services.config.introspection
+
+    def context(scope: Scope) -> Context:
+        principal = authenticate(scope)
+        rid = request_id(scope)
+        logger.append_keys(request_id=rid, member_id=principal.member_id, role=principal.role)
+        return Context(services=services, principal=principal, request_id=rid)
+
+    graphql = GraphQLHTTP(
+        build_schema(introspection=introspection),
+        context,
+        graphiql=introspection,
+        request_id=request_id,
+    )
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].rstrip("/") == GRAPHQL_PATH:
-            await graphql(scope, receive, send)
-            return
         if scope["type"] == "http":
-            await Response(
-                '{"message":"Not found: the API is at /graphql"}',
-                status_code=404,
-                media_type="application/json",
-            )(scope, receive, send)
-            return
-        if scope["type"] == "lifespan":  # uvicorn; Mangum runs with lifespan="off"
+            if scope["path"].rstrip("/") == GRAPHQL_PATH:
+                await graphql(scope, receive, send)
+            else:
+                await not_found().send(send)
+        elif scope["type"] == "lifespan":  # uvicorn; Mangum runs with lifespan="off"
             while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
+        elif scope["type"] == "websocket":  # no subscriptions: refuse the handshake (403)
+            await send({"type": "websocket.close", "code": 1008})
 
     return app
+
+
+def lambda_adapter(app: Callable[..., Any]) -> Mangum:
+    """The app behind API Gateway: no lifespan (it would run on every invocation), and
+    GraphQL's own response type sent as text, not base64."""
+    return Mangum(
+        app,
+        lifespan="off",
+        text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "application/graphql-response+json"],
+    )

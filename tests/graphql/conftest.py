@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pytest
-from mangum import Mangum
 
 from api.config import Config
 from api.services import Services
-from schema.app import create_app, gateway_authenticator
+from schema.app import create_app, gateway_authenticator, lambda_adapter
 from tests.support import FakeLambdaContext, http_api_event
 
 MEMBER = {"sub": "cust-1", "token_use": "access"}
@@ -69,7 +68,7 @@ def invoker(handler: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Invoke:
 @pytest.fixture
 def invoke(services: Services, config: Config) -> Invoke:
     """The app exactly as handlers/graphql.py serves it, with the test's clock."""
-    asgi = Mangum(create_app(services, gateway_authenticator(config)), lifespan="off")
+    asgi = lambda_adapter(create_app(services, gateway_authenticator(config)))
     return invoker(asgi)
 
 

@@ -295,7 +295,9 @@ def test_malformed_requests_are_graphql_errors(invoke: Invoke, seeded: Any, case
     errors = response.body["errors"]
     assert errors
     assert all(e["message"] and "Unexpected" not in e["message"] for e in errors)
+    assert all(e.get("extensions", {}).get("code") for e in errors), errors
     assert "Traceback" not in response.raw
+    assert "invalid literal" not in response.raw
     assert seeded() == before
 
 

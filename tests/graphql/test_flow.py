@@ -152,8 +152,9 @@ def test_queries_over_get(invoke: Invoke) -> None:
     assert response.status == 200
     assert response.data == {"me": {"points": {"balance": 0}}}
     mutation = invoke(ENROLL, enroll_input("cust-9"), SERVICE, method="GET")
-    assert mutation.status == 400  # refused, not run (the spec prefers 405; Strawberry says 400)
-    assert mutation.raw == "mutations are not allowed when using GET"
+    assert mutation.status == 405  # refused, not run (GraphQL over HTTP)
+    assert mutation.headers["allow"] == "POST"
+    assert mutation.error_codes == ["METHOD_NOT_ALLOWED"]
     member = invoke('{ member(customerId: "cust-9") { id } }', None, SERVICE)
     assert member.data == {"member": None}
 

@@ -6,12 +6,11 @@ import logging
 from typing import Any
 
 import pytest
-from mangum import Mangum
 
 from api.clock import ManualClock
 from api.config import Config, Stage
 from api.services import Services, build_services
-from schema.app import create_app, gateway_authenticator
+from schema.app import create_app, gateway_authenticator, lambda_adapter
 from schema.export import SDL_FILE, sdl
 from tests.graphql.conftest import ADMIN, ENROLL, MEMBER, SERVICE, Invoke, enroll_input, invoker
 
@@ -22,7 +21,7 @@ INTROSPECTION = "{ __schema { queryType { name } } }"
 def prod(aws: None, clock: ManualClock) -> Invoke:
     config = Config(stage=Stage.PROD, table_name="loyalty-test", maintenance_workers=1)
     services = build_services(config, clock)
-    return invoker(Mangum(create_app(services, gateway_authenticator(config)), lifespan="off"))
+    return invoker(lambda_adapter(create_app(services, gateway_authenticator(config))))
 
 
 def test_depth_limit(invoke: Invoke) -> None:

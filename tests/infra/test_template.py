@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mangum import Mangum
 from packaging.requirements import Requirement
 
 from api.clock import ManualClock
@@ -22,7 +21,7 @@ from api.services import build_services
 from api.store.base import DUE_INDEX, TableItem
 from api.store.table import table_properties
 from infra.build import runtime_python
-from schema.app import create_app, gateway_authenticator
+from schema.app import create_app, gateway_authenticator, lambda_adapter
 from tests.graphql.conftest import (
     ADJUST,
     ADMIN,
@@ -164,7 +163,7 @@ def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
     """Every GraphQL operation, replays included, against moto: the actions really used."""
     config = Config(stage=stage, table_name="loyalty-test", maintenance_workers=1)
     services = build_services(config, ManualClock(START))
-    invoke = invoker(Mangum(create_app(services, gateway_authenticator(config)), lifespan="off"))
+    invoke = invoker(lambda_adapter(create_app(services, gateway_authenticator(config))))
     redeem = {"input": {"points": 5, "reference": "cart", "idempotencyKey": "k"}}
     refund = {
         "input": {
