@@ -40,11 +40,11 @@ $(NODE_INSTALLED): package.json package-lock.json
 
 ## Start the API on http://127.0.0.1:8000/graphql with demo data, GraphiQL and tokens.
 run: $(INSTALLED) $(NODE_INSTALLED)
-	$(PY) -m handlers.local
+	$(PY) -m local
 
 ## Print a token for make run: make -s token CUSTOMER=demo-bob ROLE=member|admin|service
 token: $(INSTALLED)
-	@$(PY) -m handlers.local token --role '$(ROLE)' $(if $(CUSTOMER),--customer '$(CUSTOMER)')
+	@$(PY) -m local token --role '$(ROLE)' $(if $(CUSTOMER),--customer '$(CUSTOMER)')
 
 ## Lint, type-check and run every test (moto, GraphQL API, DynamoDB Local, infra, browser).
 test: $(INSTALLED) $(NODE_INSTALLED)

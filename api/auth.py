@@ -34,12 +34,21 @@ class Permission(StrEnum):
     READ_PROGRAM = "read_program"
     UPDATE_PROGRAM = "update_program"
     USE_TEST_CLOCK = "use_test_clock"
+    READ_TIERS = "read_tiers"
+    UPDATE_TIERS = "update_tiers"
+    SET_MEMBER_TIER = "set_member_tier"
+    READ_TIER_STATS = "read_tier_stats"
 
 
-# The whole authorization policy; tests/api/test_authorization.py walks every cell.
+# The whole authorization policy; tests/graphql/test_authorization.py walks every cell.
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.MEMBER: frozenset(
-        {Permission.READ_OWN_MEMBER, Permission.UPDATE_OWN_PROFILE, Permission.REDEEM_OWN_POINTS}
+        {
+            Permission.READ_OWN_MEMBER,
+            Permission.UPDATE_OWN_PROFILE,
+            Permission.REDEEM_OWN_POINTS,
+            Permission.READ_TIERS,
+        }
     ),
     Role.SERVICE: frozenset(
         {
@@ -50,6 +59,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.REFUND_ORDER,
             Permission.REDEEM_ANY_POINTS,
             Permission.READ_PROGRAM,
+            Permission.READ_TIERS,
         }
     ),
     Role.ADMIN: frozenset(
@@ -60,6 +70,10 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.READ_PROGRAM,
             Permission.UPDATE_PROGRAM,
             Permission.USE_TEST_CLOCK,
+            Permission.READ_TIERS,
+            Permission.UPDATE_TIERS,
+            Permission.SET_MEMBER_TIER,
+            Permission.READ_TIER_STATS,
         }
     ),
 }

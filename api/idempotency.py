@@ -48,15 +48,18 @@ class Plan(Generic[R]):
     result: R
     new: Sequence[TableItem] = ()  # written only if absent: entries, records, new objects
     changed: Sequence[TableItem] = ()  # written under the version they were read at
+    added: Sequence[tuple[TableItem, str, int]] = ()  # counters: (item, attribute, delta)
     on_commit: Callable[[], None] = field(default=_nothing)  # metrics: once, after the write
 
     def commit(self) -> R:
-        if self.new or self.changed:
+        if self.new or self.changed or self.added:
             tx = Transaction()
             for item in self.new:
                 tx.put_new(item)
             for item in self.changed:
                 tx.put(item)
+            for item, attribute, delta in self.added:
+                tx.add(item, attribute, delta)
             tx.commit()
         self.on_commit()
         return self.result

@@ -16,6 +16,9 @@ from api.points.refunds import RefundService
 from api.points.spending import SpendingService
 from api.program.service import ProgramService
 from api.store.binding import bind
+from api.stream import Reactions
+from api.tiers import reactions as tier_reactions
+from api.tiers.service import TierService
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class Services:
     refunds: RefundService
     spending: SpendingService
     maintenance: MaintenanceService
+    tiers: TierService
+    reactions: Reactions  # to the table's stream
 
 
 def build_services(config: Config, clock: Clock | None = None) -> Services:
@@ -45,4 +50,6 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         refunds=RefundService(clock, program),
         spending=SpendingService(config, clock, program),
         maintenance=MaintenanceService(clock, program, config.maintenance_workers),
+        tiers=TierService(clock, program),
+        reactions=Reactions([tier_reactions.count_members(clock)]),
     )

@@ -36,9 +36,11 @@ os.environ.update(ENV)
 from botocore.stub import Stubber  # noqa: E402
 
 from api.ids import member_id_for  # noqa: E402
-from api.ledger import Entry, EntryKind, entry_to_item  # noqa: E402
-from api.lots import Lot, LotStatus  # noqa: E402
-from api.store.models import MemberItem, TableItem, member_pk  # noqa: E402
+from api.members.store import MemberItem, member_pk  # noqa: E402
+from api.points.lots import Lot, LotStatus  # noqa: E402
+from api.points.model import Entry, EntryKind  # noqa: E402
+from api.points.store import entry_to_item  # noqa: E402
+from api.store.base import TableItem  # noqa: E402
 from handlers import graphql  # noqa: E402
 from tests.support import (  # noqa: E402
     FakeLambdaContext,

@@ -2,8 +2,8 @@
 
     python -m infra.build      (make package runs it)
 
-It holds api/, schema/ and the two Lambda handlers (no tests, dev server, demo data or
-table-creation helper: those are for local use and need dev packages), and at its root the
+It holds api/, schema/ and handlers/ (not local/: the dev server, its tokens, demo data and
+table creation are for local use and need dev packages; nor tests), and at its root the
 packages of infra/requirements.lambda.txt for Python 3.13 on arm64: pure-Python wheels, not
 the AWS SDK the runtime already has. (A Serverless layer would need AWS credentials just to
 package: osls compares it with the deployed one.)
@@ -27,7 +27,6 @@ FUNCTION_ZIP = BUILD / "function.zip"
 REQUIREMENTS = ROOT / "infra" / "requirements.lambda.txt"
 RUNTIME = "3.13"
 CODE = ("api", "schema", "handlers")
-LOCAL_ONLY = {"handlers/local.py", "api/demo.py", "api/store/table.py"}
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)  # reproducible zips
 
 
@@ -98,13 +97,7 @@ def install_dependencies() -> None:
 
 
 def code_files() -> list[Path]:
-    files = []
-    for top in CODE:
-        for path in sorted((ROOT / top).rglob("*.py")):
-            relative = path.relative_to(ROOT).as_posix()
-            if relative not in LOCAL_ONLY:
-                files.append(path)
-    return files
+    return [path for top in CODE for path in sorted((ROOT / top).rglob("*.py"))]
 
 
 def build() -> None:

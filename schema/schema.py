@@ -55,12 +55,17 @@ from api.errors import DomainError
 from api.observability import count, count_error, logger
 from schema.common import SCALARS
 from schema.limits import QueryCostLimiter
-from schema.members import MemberMutation, MemberQuery
-from schema.points import PointsMutation, PointsQuery
-from schema.program import ProgramMutation, ProgramQuery
+from schema.members.mutations import MemberMutation
+from schema.members.queries import MemberQuery
+from schema.points.mutations import PointsMutation
+from schema.points.queries import PointsQuery
+from schema.program.mutations import ProgramMutation
+from schema.program.queries import ProgramQuery
+from schema.tiers.mutations import TierMutation
+from schema.tiers.queries import TierQuery
 
-Query = merge_types("Query", (MemberQuery, PointsQuery, ProgramQuery))
-Mutation = merge_types("Mutation", (MemberMutation, PointsMutation, ProgramMutation))
+Query = merge_types("Query", (MemberQuery, PointsQuery, ProgramQuery, TierQuery))
+Mutation = merge_types("Mutation", (MemberMutation, PointsMutation, ProgramMutation, TierMutation))
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30

@@ -27,7 +27,7 @@ os.environ.pop("DYNAMODB_ENDPOINT", None)
 from api.clock import ManualClock
 from api.config import Config, Stage
 from api.services import Services, build_services
-from api.store.table import create_table
+from local.table import create_table
 from tests.support import START
 
 TABLE = "loyalty-test"

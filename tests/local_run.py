@@ -1,4 +1,4 @@
-"""`make run` as a newcomer starts it: `python -m handlers.local` in a fresh process, with no
+"""`make run` as a newcomer starts it: `python -m local` in a fresh process, with no
 DynamoDB endpoint or AWS credentials, read through what it prints."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from handlers.local import free_port
+from local.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 END_OF_BANNER = "Requests ("
@@ -111,7 +111,7 @@ def local_server(**env: str) -> Iterator[LocalServer]:
     """Start the server (stage and settings from `env`), wait until it listens, stop it."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "handlers.local"],
+        [sys.executable, "-m", "local"],
         cwd=ROOT,
         env=newcomer_env(PORT=str(port), **env),
         stdout=subprocess.PIPE,

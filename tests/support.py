@@ -22,8 +22,8 @@ from api.members.model import EnrollInput, Member
 from api.points.model import Entry, OrderInput, OrderResult, RedeemInput
 from api.points.store import ENTRY_PREFIX, EntryItem, entry_from_item
 from api.services import Services
-from api.store.base import TableItem
 from api.store import reads
+from api.store.base import TableItem
 from api.store.reads import Snapshot
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -219,7 +219,7 @@ def import_time(code: str, env: Mapping[str, str]) -> float:
 
 def third_party_modules(module: str, env: Mapping[str, str]) -> list[str]:
     """The non-stdlib, non-project modules importing `module` loads, in load order."""
-    ours = ("api", "schema", "handlers", "bench", "tests", "infra")
+    ours = ("api", "schema", "handlers", "local", "bench", "tests", "infra")
     code = (
         f"import sys; before = set(sys.modules); import {module}; "
         "std = sys.stdlib_module_names; "

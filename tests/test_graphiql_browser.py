@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from handlers.local import EXAMPLE_QUERY, graphiql_missing
+from local.server import EXAMPLE_QUERY, graphiql_missing
 from tests.local_run import ROOT, LocalServer, local_server
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -25,20 +25,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth import ANONYMOUS, Role
 from api.clock import ManualClock, SystemClock
 from api.config import Config, Stage
-from api.demo import DEMO_MEMBER, seed
 from api.ids import member_id_for
 from api.observability import count, count_error, metrics
 from api.services import Services
-from handlers import local
-from handlers.local import (
-    AUDIENCE,
-    EXAMPLE_QUERY,
-    ISSUER,
-    demo_tokens,
-    free_port,
-    issue_token,
-    local_authenticator,
-)
+from local import server as local
+from local.demo import DEMO_MEMBER, seed
+from local.server import EXAMPLE_QUERY, free_port
+from local.tokens import AUDIENCE, ISSUER, demo_tokens, issue_token, local_authenticator
 from tests.local_run import ROOT, LocalServer, local_server, newcomer_env
 from tests.support import assert_ledger_consistent, ledger_entries
 
@@ -251,7 +244,7 @@ def test_a_busy_port_fails_at_once_without_banner_or_tokens() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "handlers.local"],
+            [sys.executable, "-m", "local"],
             check=False,
             cwd=ROOT,
             env=newcomer_env(PORT=str(port)),

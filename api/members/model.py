@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum, StrEnum
 
 from api.points.lots import PointsState
+from api.tiers.model import TierState
 
 
 class Channel(StrEnum):
@@ -28,8 +29,9 @@ class Consent:
 
 @dataclass(frozen=True)
 class Member:
-    """The member item as a whole: the profile, and the points state other domains keep on
-    it so that one read and one transaction serve every change (written under `version`)."""
+    """The member item as a whole: the profile, and the points and tier state other domains
+    keep on it so that one read and one transaction serve every change (written under
+    `version`)."""
 
     id: str
     customer_id: str
@@ -44,6 +46,8 @@ class Member:
     created_at: datetime
     updated_at: datetime
     enrollment: str  # fingerprint of the enrolment request, for its replays
+    tier: TierState = field(default_factory=TierState)
+    last_seq: int = 0  # of the member's newest ledger entry
     version: int | None = None  # None: not written yet
 
     @property
@@ -52,9 +56,15 @@ class Member:
 
     @property
     def next_seq(self) -> int:
-        """The sequence number of the ledger entry the next change writes: the version that
-        change gives the member, so entries are strictly ordered and never collide."""
-        return (self.version or 0) + 1
+        """The sequence number of the next ledger entry: entries are strictly ordered, and
+        two writers that read the same member collide on its version, never on an entry."""
+        return self.last_seq + 1
+
+    def due_at(self) -> datetime | None:
+        """When the daily job next has work here: a lot to activate or expire, a tier review.
+        None keeps the member out of the sparse due index."""
+        times = [t for t in (self.points.due_at(), self.tier.review_at) if t is not None]
+        return min(times) if times else None
 
 
 @dataclass(frozen=True)

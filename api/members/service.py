@@ -52,6 +52,7 @@ class MemberService:
             created_at=now,
             updated_at=now,
             enrollment="",
+            last_seq=1,  # the enrolment itself: ledger entries (and lot ids) start at 2
         )
         change = ProfileChange(
             email=data.email,

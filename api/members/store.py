@@ -23,6 +23,8 @@ from api.points.attributes import LotsAttribute
 from api.points.lots import PointsState
 from api.store.base import DUE_SHARDS, CompactJSON, IntegerAttribute, Key, RecordItem, TableItem
 from api.store.reads import Snapshot
+from api.tiers.attributes import TierStateAttribute
+from api.tiers.model import TierState
 
 PROFILE_SK = "PROFILE"
 
@@ -61,6 +63,8 @@ class MemberItem(RecordItem, discriminator="member"):
     balance = IntegerAttribute(default=0)
     debt = IntegerAttribute(default=0)
     lots = LotsAttribute(default=tuple)
+    tier = TierStateAttribute(null=True)
+    last_seq = IntegerAttribute(null=True)  # absent on members written before it existed
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -81,6 +85,8 @@ def from_item(item: MemberItem) -> Member:
         created_at=item.created_at,
         updated_at=item.updated_at,
         enrollment=item.request_hash,
+        tier=item.tier or TierState(),
+        last_seq=item.version if item.last_seq is None else item.last_seq,
         version=item.version,
     )
 
@@ -88,7 +94,7 @@ def from_item(item: MemberItem) -> Member:
 def to_item(member: Member) -> MemberItem:
     """The whole item, written under the version the member was read at. It is in the due
     index while the scheduled job has work for it."""
-    due = member.points.due_at()
+    due = member.due_at()
     item = MemberItem(
         *member_key(member.id),
         member_id=member.id,
@@ -103,6 +109,8 @@ def to_item(member: Member) -> MemberItem:
         balance=member.points.balance,
         debt=member.points.debt,
         lots=member.points.lots,
+        tier=member.tier,
+        last_seq=member.last_seq,
         request_hash=member.enrollment,
         created_at=member.created_at,
         updated_at=member.updated_at,

@@ -40,23 +40,34 @@ class MemberView:
     history_first: int  # its size
 
 
-def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"entry:{seq}".encode()).decode().rstrip("=")
+def encode_cursor(seq: int, kind: str = "entry") -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{seq}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> int:
+def decode_cursor(cursor: str, kind: str = "entry") -> int:
+    """The position a cursor of this kind stands for; InvalidInput for anything else."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
     except (binascii.Error, UnicodeError, ValueError):
         text = ""
-    match = re.fullmatch(r"entry:([0-9]{1,12})", text)
+    match = re.fullmatch(rf"{kind}:([0-9]{{1,12}})", text)
     if len(cursor) > 64 or match is None:
         raise InvalidInput("after", "Not a cursor returned by this API.")
     return int(match.group(1))
 
 
-def _page_size(first: int) -> int:
+def authorize_read(actor: Principal, member_id: str) -> None:
+    """Members read their own data; the shop backend and admins anyone's."""
+    if actor.member_id is not None:
+        actor.require(Permission.READ_OWN_MEMBER)
+        if member_id != actor.member_id:
+            raise Forbidden()
+    else:
+        actor.require(Permission.READ_ANY_MEMBER)
+
+
+def page_size(first: int) -> int:
     if not 1 <= first <= MAX_PAGE:
         raise InvalidInput("first", f"Must be between 1 and {MAX_PAGE}.")
     return first
@@ -66,21 +77,13 @@ class MemberReader:
     def __init__(self, program: ProgramService) -> None:
         self._program = program
 
-    def _authorize(self, actor: Principal, member_id: str) -> None:
-        if actor.member_id is not None:
-            actor.require(Permission.READ_OWN_MEMBER)
-            if member_id != actor.member_id:
-                raise Forbidden()
-        else:
-            actor.require(Permission.READ_ANY_MEMBER)
-
     def view(
         self, actor: Principal, member_id: str, history_first: int | None
     ) -> MemberView | None:
         """The member with, if asked, the first page of history: one Query in production
         (the profile sorts after the entries), plus the settings read where a test clock runs."""
-        self._authorize(actor, member_id)
-        limit = 1 if history_first is None else _page_size(history_first) + 2
+        authorize_read(actor, member_id)
+        limit = 1 if history_first is None else page_size(history_first) + 2
         items = reads.query(
             store.member_pk(member_id),
             TableItem.sk <= store.PROFILE_SK,
@@ -99,8 +102,8 @@ class MemberReader:
     def history(
         self, actor: Principal, member_id: str, first: int, after: str | None
     ) -> HistoryPage:
-        self._authorize(actor, member_id)
-        first = _page_size(first)
+        authorize_read(actor, member_id)
+        first = page_size(first)
         before = decode_cursor(after) if after is not None else 10**12
         if before <= 0:
             return HistoryPage([], False)

@@ -1,8 +1,10 @@
-"""What every ledger change shares: the member and settings it decides on, and the records
-that let a keyed change (refund, redemption, adjustment) answer its replays."""
+"""What every ledger change shares: the member, settings and tier configuration it decides
+on, the member's new state, and the records that let a keyed change (refund, redemption,
+adjustment) answer its replays."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -10,41 +12,100 @@ from api.errors import MemberNotFound
 from api.members import store as members
 from api.members.model import Member
 from api.points import store
-from api.points.lots import PointsState
-from api.points.model import Entry
+from api.points.lots import Lot, LotStatus, PointsState, credit
+from api.points.model import Entry, EntryKind
 from api.program import store as program
 from api.program.model import ProgramSettings
 from api.program.service import ProgramService
 from api.store.base import Key, RecordItem, TableItem
 from api.store.reads import Snapshot
 from api.store.records import IdempotencyItem
+from api.tiers import store as tiers
+from api.tiers.model import Step, TierConfig, TierState
 
 
 @dataclass(frozen=True)
 class State:
-    """The member as read, the program's settings and the program's time."""
+    """The member as read, the program's settings and tiers, and the program's time."""
 
     member: Member
     settings: ProgramSettings
+    tiers: TierConfig
     now: datetime
 
 
+def reads(member_id: str) -> list[Key]:
+    """What a change of a member's points decides on: one BatchGetItem."""
+    return [members.member_key(member_id), program.SETTINGS_KEY, tiers.CONFIG_KEY]
+
+
 def state(snapshot: Snapshot, member_id: str, program_service: ProgramService) -> State:
-    """From a snapshot that read the member and the settings; MemberNotFound if absent."""
+    """From a snapshot of `reads(member_id)`; MemberNotFound if the member is not there."""
     member = members.load(snapshot, member_id)
     if member is None:
         raise MemberNotFound()
     settings = program.settings(snapshot)
-    return State(member, settings, program_service.now(settings))
+    return State(member, settings, tiers.config(snapshot), program_service.now(settings))
 
 
-def reads(member_id: str) -> list[Key]:
-    return [members.member_key(member_id), program.SETTINGS_KEY]
+def member_item(
+    state: State,
+    points: PointsState,
+    entries: Sequence[Entry],
+    tier: TierState | None = None,
+) -> TableItem:
+    """The member with its new points (and tier), the newest entry's seq, written under the
+    version it was read at."""
+    member = replace(
+        state.member,
+        points=points,
+        tier=state.member.tier if tier is None else tier,
+        last_seq=max((e.seq for e in entries), default=state.member.last_seq),
+        updated_at=state.now,
+    )
+    return members.to_item(member)
 
 
-def member_item(state: State, points: PointsState) -> TableItem:
-    """The member with its new points, written under the version it was read at."""
-    return members.to_item(replace(state.member, points=points, updated_at=state.now))
+def tier_bonuses(
+    state: State, points: PointsState, steps: Sequence[Step], first_seq: int, actor: str
+) -> tuple[PointsState, list[Entry]]:
+    """Each tier's entry bonus a change earned: a new active lot and a TIER_BONUS entry."""
+    entries: list[Entry] = []
+    validity = state.settings.lot_validity
+    now = state.now
+    for step in steps:
+        if not step.bonus:
+            continue
+        seq = first_seq + len(entries)
+        lot = Lot(
+            id=f"{state.member.id}-{seq}",
+            points=step.bonus,
+            remaining=step.bonus,
+            activates_at=now,
+            expires_at=None if validity is None else now + validity,
+            status=LotStatus.ACTIVE,
+        )
+        points = credit(points, lot)
+        tier = state.tiers.tier(step.change.to_code)
+        entries.append(
+            Entry(
+                member_id=state.member.id,
+                seq=seq,
+                kind=EntryKind.TIER_BONUS,
+                points=step.bonus,
+                balance_after=points.balance,
+                created_at=now,
+                actor=actor,
+                order_id=step.change.order_id,
+                reason=f"Entry bonus: {step.change.to_code if tier is None else tier.name}",
+                lot=lot,
+            )
+        )
+    return points, entries
+
+
+def tier_items(steps: Sequence[Step]) -> list[TableItem]:
+    return [tiers.change_to_item(step.change) for step in steps]
 
 
 def record(

@@ -1,13 +1,13 @@
-"""The daily points job: activate lots whose return window has passed, expire lots whose
-validity has ended. Members are found through the sparse due index, never by a scan, and
-each member is re-read and written under its version, so overlapping or repeated runs
-record every expiry exactly once."""
+"""The daily job: activate lots whose return window has passed, expire lots whose validity
+has ended, review tiers whose validity (and grace) has ended. Members are found through the
+sparse due index, never by a scan, and each member is re-read and written under its version,
+so overlapping or repeated runs record every expiry and every review exactly once."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
@@ -17,12 +17,17 @@ from api.idempotency import Plan, versioned_write
 from api.members import store as members
 from api.members.model import Member
 from api.observability import count
+from api.points import ledger
 from api.points.lots import Funding, expire_and_activate, total
 from api.points.model import Entry, EntryKind
 from api.points.store import entry_to_item
+from api.program.model import ProgramSettings
 from api.program.service import ProgramService
 from api.store.base import DUE_SHARDS, TableItem
 from api.store.reads import Snapshot
+from api.tiers import rules as tier_rules
+from api.tiers import store as tiers
+from api.tiers.model import ChangeReason, Occasion, TierConfig
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,9 @@ class MaintenanceReport:
     lots_activated: int = 0
     lots_expired: int = 0
     points_expired: int = 0
+    tiers_reviewed: int = 0
+    tiers_lowered: int = 0
+    tiers_raised: int = 0
     complete: bool = True  # False: stopped for time; the rest stays due for the next run
 
     def __add__(self, other: MaintenanceReport) -> MaintenanceReport:
@@ -43,6 +51,9 @@ class MaintenanceReport:
             lots_activated=self.lots_activated + other.lots_activated,
             lots_expired=self.lots_expired + other.lots_expired,
             points_expired=self.points_expired + other.points_expired,
+            tiers_reviewed=self.tiers_reviewed + other.tiers_reviewed,
+            tiers_lowered=self.tiers_lowered + other.tiers_lowered,
+            tiers_raised=self.tiers_raised + other.tiers_raised,
             complete=self.complete and other.complete,
         )
 
@@ -60,39 +71,52 @@ class MaintenanceService:
     def run(self, should_stop: Callable[[], bool] = never) -> MaintenanceReport:
         """Process every member due at the program's current time, the index's shards in
         parallel. `should_stop` is polled between members (the Lambda's remaining time)."""
-        now = self._program.now(self._program.load())
+        settings = self._program.load()
+        now = self._program.now(settings)
+        job = partial(self._run_shard, Job(now, settings, tiers.read_config()), should_stop)
         with ThreadPoolExecutor(max_workers=self._workers) as pool:
-            reports = list(pool.map(partial(self._run_shard, now, should_stop), range(DUE_SHARDS)))
+            reports = list(pool.map(job, range(DUE_SHARDS)))
         report = sum(reports[1:], reports[0])
         count("LotsActivated", report.lots_activated)
         count("LotsExpired", report.lots_expired)
         count("PointsExpired", report.points_expired)
+        count("TierReviews", report.tiers_reviewed)
+        count("TierDowngrades", report.tiers_lowered)
         return report
 
     def _run_shard(
-        self, now: datetime, should_stop: Callable[[], bool], shard: int
+        self, job: Job, should_stop: Callable[[], bool], shard: int
     ) -> MaintenanceReport:
+        now = job.now
         report = MaintenanceReport(now)
         for key in TableItem.due_index.query(f"DUE#{shard}", TableItem.due_at <= now):
             if should_stop():
                 return report + MaintenanceReport(now, complete=False)
-            changed = versioned_write(self._clock, [key.key], partial(self._process, now))
+            changed = versioned_write(self._clock, [key.key], partial(self._process, job))
             report += MaintenanceReport(now, members_due=1) + changed
         return report
 
-    def _process(self, now: datetime, snapshot: Snapshot) -> Plan[MaintenanceReport]:
+    def _process(self, job: Job, snapshot: Snapshot) -> Plan[MaintenanceReport]:
         """What changed for one member; nothing if nothing is due any more (the index lagged,
         or another run got here first)."""
+        now = job.now
         member = members.load_item(snapshot)
         if member is None:
             return Plan(MaintenanceReport(now))
-        state, funding, activated = expire_and_activate(member.points, now)
-        if not funding and not activated:
+        points, funding, activated = expire_and_activate(member.points, now)
+        tier, steps = tier_rules.review(
+            member.tier, job.tiers, Occasion(member.id, now, SYSTEM.actor)
+        )
+        if not funding and not activated and tier == member.tier:
             return Plan(MaintenanceReport(now))
-        new: list[TableItem] = []
-        if funding:
-            new.append(entry_to_item(expiry(member, now, state.balance, funding)))
-        changed = members.to_item(replace(member, points=state, updated_at=now))
+        entries = [expiry(member, now, points.balance, funding)] if funding else []
+        state = ledger.State(member, job.settings, job.tiers, now)
+        points, bonuses = ledger.tier_bonuses(
+            state, points, steps, member.next_seq + len(entries), SYSTEM.actor
+        )
+        entries += bonuses
+        reviewed = tier.review_at != member.tier.review_at or bool(steps)
+        lowered = sum(1 for s in steps if s.change.reason is ChangeReason.REVIEW)
         return Plan(
             MaintenanceReport(
                 now,
@@ -100,10 +124,22 @@ class MaintenanceService:
                 lots_activated=len(activated),
                 lots_expired=len(funding),
                 points_expired=total(funding),
+                tiers_reviewed=int(reviewed),
+                tiers_lowered=lowered,
+                tiers_raised=len(steps) - lowered,
             ),
-            new=new,
-            changed=[changed],
+            new=[*(entry_to_item(e) for e in entries), *ledger.tier_items(steps)],
+            changed=[ledger.member_item(state, points, entries, tier)],
         )
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one run decides with: its time, and the settings and tiers read at its start."""
+
+    now: datetime
+    settings: ProgramSettings
+    tiers: TierConfig
 
 
 def expiry(member: Member, now: datetime, balance_after: int, funding: list[Funding]) -> Entry:

@@ -18,6 +18,7 @@ class EntryKind(StrEnum):
     REDEEM = "REDEEM"  # points spent
     ADJUST = "ADJUST"  # an admin's correction, + or -
     EXPIRE = "EXPIRE"  # lots that reached their expiry
+    TIER_BONUS = "TIER_BONUS"  # a tier's entry bonus (a new lot)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Entry:
     lot: Lot | None = None
     funding: tuple[Funding, ...] = ()
     shortfall: int = 0
+    base_points: int | None = None  # EARN: before the tier multiplier
+    multiplier: Decimal | None = None  # EARN: the member's tier's at the time of the order
 
     @property
     def id(self) -> str:
@@ -64,6 +67,9 @@ class Order:
     refunded: Money
     lot_id: str | None
     lines: tuple[OrderLine, ...] = ()
+    base_points: int = 0  # before the tier multiplier: what counts towards tiers
+    base_reversed: int = 0  # of those, taken back by refunds
+    multiplier: Decimal = Decimal(1)
     entry_seq: int = 0  # the EARN entry
     fingerprint: str = ""  # of the recordOrder request, for its replays
     created_at: datetime | None = None

@@ -18,6 +18,9 @@ from api.points.model import Entry, EntryKind, Order, OrderInput, OrderLine, Ord
 from api.program.service import ProgramService
 from api.store.base import RecordItem
 from api.store.reads import Snapshot
+from api.tiers import rules as tier_rules
+from api.tiers.model import Occasion
+from api.tiers.rules import earning, order_credit
 
 MAX_LINES = 200
 # Orders dated a little ahead of our clock are clock skew; further ahead is a mistake. Old
@@ -56,52 +59,67 @@ class OrderService:
 
         def decide(snapshot: Snapshot) -> Plan[OrderResult]:
             state = ledger.state(snapshot, member_id, self._program)
-            now = state.now
-            settings = state.settings
+            now, settings, member = state.now, state.settings, state.member
             check_currency("total.currency", total.currency, settings.accepted_currencies)
             if placed_at > now + FUTURE_TOLERANCE:
                 raise InvalidInput("placedAt", "The order cannot be placed in the future.")
             if placed_at < now - MAX_ORDER_AGE:
                 raise InvalidInput("placedAt", "The order is more than 10 years old.")
-            points = settings.earning_rule.points_for(total)
-            seq = state.member.next_seq
-            new_state = state.member.points
+            # The multiplier of the tier the member holds when the order is recorded.
+            earned = earning(
+                settings.earning_rule, total, tier_rules.multiplier(member.tier, state.tiers)
+            )
+            seq = member.next_seq
+            points = member.points
             lot = None
-            if points:
+            if earned.points:
                 activates_at = placed_at + settings.return_window
                 validity = settings.lot_validity
                 lot = Lot(
                     id=f"{member_id}-{seq}",
-                    points=points,
-                    remaining=points,
+                    points=earned.points,
+                    remaining=earned.points,
                     activates_at=activates_at,
                     expires_at=None if validity is None else activates_at + validity,
                     status=LotStatus.PENDING if activates_at > now else LotStatus.ACTIVE,
                     order_id=order_id,
                 )
-                new_state = credit(new_state, lot)
+                points = credit(points, lot)
             entry = Entry(
                 member_id=member_id,
                 seq=seq,
                 kind=EntryKind.EARN,
-                points=points,
-                balance_after=new_state.balance,
+                points=earned.points,
+                balance_after=points.balance,
                 created_at=now,
                 actor=actor.actor,
                 order_id=order_id,
                 amount=total,
                 lot=lot,
+                base_points=earned.base,
+                multiplier=earned.multiplier,
             )
+            # Upgrade at once: in this transaction, through every tier the order reaches.
+            tier, steps = tier_rules.on_order(
+                member.tier,
+                state.tiers,
+                Occasion(member_id, now, actor.actor, order_id),
+                placed_at.date(),
+                order_credit(earned.base, total),
+            )
+            points, bonuses = ledger.tier_bonuses(state, points, steps, seq + 1, actor.actor)
             order = Order(
                 order_id=order_id,
                 member_id=member_id,
                 total=total,
                 placed_at=placed_at,
-                points_earned=points,
+                points_earned=earned.points,
                 points_reversed=0,
                 refunded=Money(total.amount * 0, total.currency),
                 lot_id=None if lot is None else lot.id,
                 lines=tuple(lines),
+                base_points=earned.base,
+                multiplier=earned.multiplier,
                 entry_seq=seq,
                 fingerprint=keyed.fingerprint,
                 created_at=now,
@@ -109,12 +127,18 @@ class OrderService:
 
             def on_commit() -> None:
                 count("OrdersRecorded")
-                count("PointsEarned", points)
+                count("PointsEarned", earned.points)
+                count("TierUpgrades", len(steps))
 
+            entries = [entry, *bonuses]
             return Plan(
                 OrderResult(store.order_as_written(order), entry),
-                new=[store.order_to_item(order), store.entry_to_item(entry)],
-                changed=[ledger.member_item(state, new_state)],
+                new=[
+                    store.order_to_item(order),
+                    *(store.entry_to_item(e) for e in entries),
+                    *ledger.tier_items(steps),
+                ],
+                changed=[ledger.member_item(state, points, entries, tier)],
                 on_commit=on_commit,
             )
 

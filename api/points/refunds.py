@@ -21,6 +21,9 @@ from api.program.service import ProgramService
 from api.store.base import RecordItem
 from api.store.reads import Snapshot
 from api.store.records import IdempotencyItem, record_key
+from api.tiers import rules as tier_rules
+from api.tiers.model import Credit
+from api.tiers.rules import minor
 
 
 def reversed_share(earned: int, total: Decimal, refunded: Decimal) -> int:
@@ -67,6 +70,16 @@ class RefundService:
             )
             refunded_after = refunded + amount.amount
             reversed_after = reversed_share(order.points_earned, total, refunded_after)
+            # The order's qualifying credit, taken back the same way, on the day it counted.
+            base_reversed = reversed_share(order.base_points, total, refunded_after)
+            reversal = Credit(
+                points=base_reversed - order.base_reversed,
+                orders=1 if refunded_after == total else 0,
+                spend={amount.currency: minor(amount)},
+            )
+            tier = tier_rules.on_refund(
+                state.member.tier, state.tiers, order.placed_at.date(), reversal, state.now
+            )
             clawback = claw_back(
                 state.member.points,
                 reversed_after - order.points_reversed,
@@ -94,6 +107,7 @@ class RefundService:
                 order,
                 refunded=Money(refunded_after, order.total.currency),
                 points_reversed=reversed_after,
+                base_reversed=base_reversed,
             )
 
             def on_commit() -> None:
@@ -110,7 +124,7 @@ class RefundService:
                 ],
                 changed=[
                     store.order_to_item(changed_order),
-                    ledger.member_item(state, clawback.state),
+                    ledger.member_item(state, clawback.state, [entry], tier),
                 ],
                 on_commit=on_commit,
             )

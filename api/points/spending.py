@@ -126,7 +126,7 @@ class SpendingService:
                     ),
                     entry_to_item(entry),
                 ],
-                changed=[ledger.member_item(state, new_state)],
+                changed=[ledger.member_item(state, new_state, [entry])],
                 on_commit=lambda: count(metric, abs(entry.points)),
             )
 

@@ -64,6 +64,8 @@ class EntryItem(TableItem, discriminator="entry"):
     lot = LotAttribute(null=True)
     funding = FundingAttribute(default=tuple)
     shortfall = IntegerAttribute(default=0)
+    base_points = IntegerAttribute(null=True)
+    multiplier = UnicodeAttribute(null=True)
 
 
 class LineAttribute(MapAttribute[str, Any]):
@@ -87,6 +89,9 @@ class OrderItem(RecordItem, discriminator="order"):
     entry_seq = IntegerAttribute()
     refunded = UnicodeAttribute()
     points_reversed = IntegerAttribute(default=0)
+    base_points = IntegerAttribute(null=True)  # absent on orders recorded before tiers
+    base_reversed = IntegerAttribute(default=0)
+    multiplier = UnicodeAttribute(default="1")
     created_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
@@ -110,6 +115,8 @@ def entry_from_item(item: EntryItem) -> Entry:
         lot=item.lot,
         funding=item.funding,
         shortfall=item.shortfall,
+        base_points=item.base_points,
+        multiplier=None if item.multiplier is None else Decimal(item.multiplier),
     )
 
 
@@ -132,6 +139,8 @@ def entry_to_item(entry: Entry) -> EntryItem:
         lot=entry.lot,
         funding=entry.funding,
         shortfall=entry.shortfall,
+        base_points=entry.base_points,
+        multiplier=None if entry.multiplier is None else str(entry.multiplier),
     )
 
 
@@ -154,6 +163,9 @@ def order_from_item(item: OrderItem) -> Order:
             OrderLine(line.sku, line.quantity, Decimal(line.unit_price), line.category)
             for line in item.lines
         ),
+        base_points=item.points_earned if item.base_points is None else item.base_points,
+        base_reversed=item.base_reversed,
+        multiplier=Decimal(item.multiplier),
         entry_seq=item.entry_seq,
         fingerprint=item.request_hash,
         created_at=item.created_at,
@@ -184,6 +196,9 @@ def order_to_item(order: Order) -> OrderItem:
         entry_seq=order.entry_seq,
         refunded=str(order.refunded.amount),
         points_reversed=order.points_reversed,
+        base_points=order.base_points,
+        base_reversed=order.base_reversed,
+        multiplier=str(order.multiplier),
         created_at=order.created_at,
     )
     if order.version is not None:

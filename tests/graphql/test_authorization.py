@@ -10,6 +10,7 @@ from api.clock import ManualClock
 from api.ids import member_id_for
 from api.program.model import SettingsChange
 from api.services import Services
+from api.tiers.store import read_config
 from schema.schema import build_schema
 from tests.graphql.conftest import (
     ADMIN,
@@ -109,6 +110,39 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"member": "FORBIDDEN", "service": "FORBIDDEN", "admin": OK},
     ),
+    "tiers": (
+        "{ tiers { tiers { code } metric } }",
+        {},
+        {"member": OK, "service": OK, "admin": OK},
+    ),
+    "earnPreview (own)": (
+        '{ earnPreview(total: {amount: "10", currency: "EUR"}) { points } }',
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "earnPreview (a member)": (
+        '{ earnPreview(customerId: "cust-2", total: {amount: "10", currency: "EUR"}) '
+        "{ points } }",
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": OK},
+    ),
+    "tierDistribution": (
+        "{ tierDistribution { members } }",
+        {},
+        {"member": "FORBIDDEN", "service": "FORBIDDEN", "admin": OK},
+    ),
+    "updateTiers": (
+        'mutation { updateTiers(input: {tiers: [{code: "BASE", name: "Base", threshold: "0"}]})'
+        " { __typename } }",
+        {},
+        {"member": "FORBIDDEN", "service": "FORBIDDEN", "admin": OK},
+    ),
+    "setMemberTier": (
+        'mutation { setMemberTier(input: {customerId: "cust-1", tier: "GOLD", reason: "VIP", '
+        'until: "2027-01-01T00:00:00Z", idempotencyKey: "k"}) { __typename } }',
+        {},
+        {"member": "FORBIDDEN", "service": "FORBIDDEN", "admin": OK},
+    ),
     "resetTestClock": (
         "mutation { resetTestClock { __typename } }",
         {},
@@ -146,6 +180,7 @@ def _snapshot(services: Services) -> Any:
     return (
         [(stored_member(m).version, len(ledger_entries(m))) for m in members],
         services.program.load(),
+        read_config(),
         services.member_views.view(ADMIN_PRINCIPAL, member_id_for("cust-3"), None),
     )
 

@@ -125,7 +125,9 @@ def assert_refused(reply: Reply, status: int, code: str) -> None:
 
 
 def enrolled(services: Services, customer_id: str) -> bool:
-    return services.members.view(SERVICE_PRINCIPAL, member_id_for(customer_id), None) is not None
+    return (
+        services.member_views.view(SERVICE_PRINCIPAL, member_id_for(customer_id), None) is not None
+    )
 
 
 # --- Bodies that are not a GraphQL request -------------------------------------------------------

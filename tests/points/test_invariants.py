@@ -23,7 +23,7 @@ from api.errors import DomainError
 from api.points.model import AdjustInput, EntryKind, RefundInput
 from api.program.model import NegativeBalancePolicy, SettingsChange
 from api.services import build_services
-from api.store.table import create_table
+from local.table import create_table
 from tests.support import (
     ADMIN,
     SERVICE,

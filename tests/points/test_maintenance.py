@@ -63,7 +63,7 @@ def test_the_job_reads_only_the_members_that_are_due(services: Services) -> None
     assert report.lots_expired == 3
     assert "Scan" not in calls
     # Settings, then one Query per shard, then per due member a read and a transaction.
-    assert calls["GetItem"] == 1 + 3
+    assert calls["GetItem"] == 2 + 3
     assert calls["TransactWriteItems"] == 3
     assert calls["Query"] == 8
 

@@ -1,6 +1,6 @@
 """Create the table from infra/table.yml (tests, the local server and DynamoDB Local).
 
-Not used in Lambda: the table is deployed by CloudFormation from the same file.
+In AWS, CloudFormation creates the table from the same file.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-TABLE_FILE = Path(__file__).resolve().parents[2] / "infra" / "table.yml"
+TABLE_FILE = Path(__file__).resolve().parents[1] / "infra" / "table.yml"
 
 
 def table_properties() -> dict[str, Any]:

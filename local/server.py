@@ -1,8 +1,8 @@
 """`make run`: the API on http://127.0.0.1:8000/graphql with GraphiQL, on an embedded DynamoDB
 (moto's server, in this process) seeded with demo data, or on DYNAMODB_ENDPOINT if set.
 
-    python -m handlers.local                        the server (make run; STAGE, PORT)
-    python -m handlers.local token [--customer ID] [--role member|admin|service]
+    python -m local                        the server (make run; STAGE, PORT)
+    python -m local token [--customer ID] [--role member|admin|service]
                                                     one token on stdout (make token)
 
 The same ASGI app as Lambda, with the rules of STAGE (local by default; dev; prod: no
@@ -10,12 +10,11 @@ introspection, GraphiQL or test clock). Only identity differs: with no API Gatew
 this server verifies the tokens it issues itself (HS256, LOCAL_JWT_SECRET), whatever the
 stage, and never inside Lambda. In front of the app, this server alone adds, in the local and
 dev stages, GraphiQL served from node_modules (no CDN: it works offline), and prints one line
-per GraphQL request. None of this file is in the Lambda artifact (infra/build.py).
+per GraphQL request. Nothing in local/ is in the Lambda artifact (infra/build.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import errno
 import json
 import logging
@@ -24,91 +23,25 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import boto3
-import jwt
 import uvicorn
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import ANONYMOUS, Principal, principal_from_claims
-from api.clock import Clock, SystemClock
+from api.clock import SystemClock
 from api.config import Config, Stage
-from api.demo import DEMO_MEMBER, seed
 from api.services import build_services
-from api.store.table import create_table
-from schema.app import GRAPHQL_PATH, Authenticate, create_app
+from local.demo import DEMO_MEMBER, seed
+from local.table import create_table
+from local.tokens import TOKEN_LIFETIME, demo_tokens, local_authenticator, token
+from schema.app import GRAPHQL_PATH, create_app
 
 ROOT = Path(__file__).resolve().parents[1]
-ISSUER = AUDIENCE = "loyalty-local"
-TOKEN_LIFETIME = timedelta(hours=12)
-# A token without any of these is refused: no token is valid forever.
-REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
-ROLES = ("member", "admin", "service")
-# The subject of each role's demo token: a customer id, an admin's name, a client id.
-DEFAULT_SUBJECTS = {"member": DEMO_MEMBER, "admin": "demo-admin", "service": "demo-shop"}
-
-
-# --- Tokens ----------------------------------------------------------------------------------
-
-
-def issue_token(config: Config, clock: Clock, claims: Mapping[str, Any]) -> str:
-    now = clock.now()
-    payload = {"iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + TOKEN_LIFETIME, **claims}
-    return jwt.encode(payload, config.local_jwt_secret, algorithm="HS256")
-
-
-def role_claims(config: Config, role: str, subject: str | None = None) -> dict[str, Any]:
-    """The claims that make a token `role` (as Cognito would issue them), for `subject`."""
-    if role not in ROLES:
-        raise ValueError(f"ROLE must be one of {', '.join(ROLES)}, not {role!r}")
-    sub = subject or DEFAULT_SUBJECTS[role]
-    if role == "admin":
-        return {"sub": sub, config.groups_claim: [config.admin_group]}
-    if role == "service":
-        return {"sub": sub, "client_id": sub, "scope": config.service_scope}
-    return {"sub": sub}
-
-
-def demo_tokens(config: Config, clock: Clock) -> dict[str, str]:
-    return {role: issue_token(config, clock, role_claims(config, role)) for role in ROLES}
-
-
-def local_authenticator(config: Config) -> Authenticate:
-    """This server's own token check, in any stage, never inside Lambda (where API Gateway's
-    JWT authorizer verifies tokens and handlers/graphql.py reads its claims)."""
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-        raise RuntimeError(
-            "Local tokens are never verified inside AWS Lambda: API Gateway's JWT authorizer "
-            "verifies tokens there (schema.app.gateway_authenticator)."
-        )
-
-    def authenticate(scope: Scope) -> Principal:
-        for name, value in scope.get("headers", ()):
-            if name == b"authorization":
-                scheme, _, token = value.decode("latin-1").partition(" ")
-                if scheme.lower() != "bearer":
-                    return ANONYMOUS
-                try:
-                    claims = jwt.decode(
-                        token,
-                        config.local_jwt_secret,
-                        algorithms=["HS256"],
-                        audience=AUDIENCE,
-                        issuer=ISSUER,
-                        options={"require": REQUIRED_CLAIMS},
-                    )
-                except jwt.InvalidTokenError:
-                    return ANONYMOUS
-                return principal_from_claims(claims, config)
-        return ANONYMOUS
-
-    return authenticate
 
 
 # --- GraphiQL, from node_modules ---------------------------------------------------------------
@@ -477,30 +410,9 @@ def serve() -> None:
     server.run(sockets=[sock])
 
 
-def token(argv: Sequence[str]) -> None:
-    parser = argparse.ArgumentParser(
-        prog="make token", description="Print a token this local server accepts (12 h)."
-    )
-    parser.add_argument(
-        "--customer",
-        help=(
-            "the token's subject: a member's customer id (demo-alice, demo-bob, demo-carol), "
-            "an admin's name or the shop backend's client id"
-        ),
-    )
-    parser.add_argument("--role", default="member", choices=ROLES)
-    args = parser.parse_args(argv)
-    config = Config.from_env({**os.environ, "STAGE": Stage.LOCAL.value})
-    print(issue_token(config, SystemClock(), role_claims(config, args.role, args.customer)))
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["token"]:
         token(args[1:])
     else:
         serve()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,1 @@
+"""VIP tiers: configuration, qualification, upgrades and reviews, members' progress."""

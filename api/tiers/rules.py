@@ -1,0 +1,328 @@
+"""Tier rules, pure: qualifying value, upgrades on orders, refunds, reviews, progress.
+
+- Upgrade at once: the order that brings the value to a threshold moves the member up, in
+  its own transaction, through every tier it passes (each entry bonus once per tier, ever).
+- Downgrade only at review: when the tier's validity ends, after the grace period. A refund
+  that takes the value below the current tier's threshold brings the review forward to the
+  end of the grace period (never later than it was): a refunded order cannot buy a tier.
+- A tier set by hand holds until its end date, then is reviewed like any other.
+- Validity: ROLLING_12_MONTHS, 12 months from when the tier was reached or kept;
+  CALENDAR_YEAR, to the end of the next calendar year; LIFETIME, no review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from api import validation as v
+from api.errors import InvalidInput
+from api.money import Money, minor_units
+from api.program.model import EarningRule
+from api.tiers.model import (
+    ChangeReason,
+    Credit,
+    DowngradePolicy,
+    Manual,
+    Metric,
+    Occasion,
+    Progress,
+    Step,
+    Tier,
+    TierChange,
+    TierConfig,
+    TierState,
+    Window,
+)
+
+KEEP_DAYS = 731  # credit older than this counts in no window
+
+
+@dataclass(frozen=True)
+class Earning:
+    """What an order would earn: the program's base points times the tier's multiplier."""
+
+    base: int
+    multiplier: Decimal
+    points: int
+
+
+def earning(rule: EarningRule, total: Money, multiplier: Decimal) -> Earning:
+    base = rule.points_for(total)
+    points = int((Decimal(base) * multiplier).to_integral_value(ROUND_FLOOR))
+    if points > v.MAX_POINTS:
+        raise InvalidInput("total.amount", f"This order would earn more than {v.MAX_POINTS}.")
+    return Earning(base, multiplier, points)
+
+
+def order_credit(base_points: int, total: Money) -> Credit:
+    """What an order counts towards tiers."""
+    return Credit(points=base_points, orders=1, spend={total.currency: minor(total)})
+
+
+def minor(amount: Money) -> int:
+    return int(amount.amount.scaleb(minor_units(amount.currency)))
+
+
+def year_before(day: date) -> date:
+    """The same calendar date a year earlier (29 February becomes the 28th)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+def year_after(moment: datetime) -> datetime:
+    try:
+        return moment.replace(year=moment.year + 1)
+    except ValueError:
+        return moment.replace(year=moment.year + 1, day=28)
+
+
+def measure(credit: Credit, config: TierConfig) -> Decimal:
+    """A credit in the configured metric's unit."""
+    if config.metric is Metric.QUALIFYING_POINTS:
+        return Decimal(credit.points)
+    if config.metric is Metric.ORDERS:
+        return Decimal(credit.orders)
+    minor = credit.spend.get(config.spend_currency, 0)
+    return Decimal(minor).scaleb(-minor_units(config.spend_currency))
+
+
+def _sum(credits: Mapping[date, Credit], first: date, last: date) -> Credit:
+    total = Credit()
+    for day, credit in credits.items():
+        if first <= day <= last:
+            total += credit
+    return total
+
+
+def value_in_year(state: TierState, config: TierConfig, year: int) -> Decimal:
+    return measure(_sum(state.credits, date(year, 1, 1), date(year, 12, 31)), config)
+
+
+def value(state: TierState, config: TierConfig, now: datetime) -> Decimal:
+    """The qualifying value now, over the configured window."""
+    today = now.date()
+    if config.window is Window.LIFETIME:
+        return measure(state.lifetime, config)
+    if config.window is Window.CALENDAR_YEAR:
+        return value_in_year(state, config, today.year)
+    return measure(_sum(state.credits, year_before(today) + timedelta(days=1), today), config)
+
+
+def qualified(config: TierConfig, amount: Decimal) -> int:
+    """The rank of the highest tier whose threshold the amount reaches."""
+    return max((i for i, tier in enumerate(config.tiers) if amount >= tier.threshold), default=0)
+
+
+def valid_until(config: TierConfig, now: datetime) -> datetime | None:
+    if config.window is Window.LIFETIME:
+        return None
+    if config.window is Window.CALENDAR_YEAR:
+        return datetime(now.year + 2, 1, 1, tzinfo=UTC)
+    return year_after(now)
+
+
+def _held(state: TierState, config: TierConfig, rank: int, now: datetime) -> TierState:
+    """The state of a member who reached or kept the tier of `rank` at `now`."""
+    until = valid_until(config, now) if rank > 0 else None
+    review = None if until is None else until + timedelta(days=config.grace_days)
+    return replace(state, valid_until=until, review_at=review, manual=None)
+
+
+def _climb(
+    state: TierState, config: TierConfig, at: Occasion, target: int, amount: Decimal
+) -> tuple[TierState, list[Step]]:
+    """Up to the tier of rank `target`, through each tier on the way."""
+    steps: list[Step] = []
+    current = config.rank(state.code)
+    bonuses = set(state.bonuses)
+    for rank in range(current + 1, target + 1):
+        tier = config.tiers[rank]
+        bonus = 0 if tier.code in bonuses else tier.entry_bonus
+        bonuses.add(tier.code)
+        steps.append(
+            Step(
+                TierChange(
+                    member_id=at.member_id,
+                    seq=state.changes + len(steps) + 1,
+                    from_code=config.tiers[rank - 1].code if steps else _code(state, config),
+                    to_code=tier.code,
+                    reason=ChangeReason.QUALIFIED,
+                    at=at.now,
+                    actor=at.actor,
+                    order_id=at.order_id,
+                    value=amount,
+                ),
+                bonus,
+            )
+        )
+    climbed = replace(
+        state,
+        code=config.tiers[target].code,
+        since=at.now,
+        bonuses=frozenset(bonuses),
+        changes=state.changes + len(steps),
+    )
+    return _held(climbed, config, target, at.now), steps
+
+
+def _code(state: TierState, config: TierConfig) -> str:
+    tier = config.tier(state.code)
+    assert tier is not None
+    return tier.code
+
+
+def credit_of(state: TierState, day: date, credit: Credit, now: datetime) -> TierState:
+    """The state with a credit (or, negated, a reversal) added on `day`; old days dropped."""
+    horizon = now.date() - timedelta(days=KEEP_DAYS)
+    credits = {d: c for d, c in state.credits.items() if d >= horizon}
+    if day >= horizon:
+        merged = credits.get(day, Credit()) + credit
+        if merged.empty:
+            credits.pop(day, None)
+        else:
+            credits[day] = merged
+    return replace(state, credits=credits, lifetime=state.lifetime + credit)
+
+
+def multiplier(state: TierState, config: TierConfig) -> Decimal:
+    tier = config.tier(state.code)
+    return Decimal(1) if tier is None else tier.multiplier
+
+
+def on_order(
+    state: TierState, config: TierConfig, at: Occasion, day: date, credit: Credit
+) -> tuple[TierState, list[Step]]:
+    """An order's credit; an upgrade at once if the value now reaches a higher tier."""
+    state = credit_of(state, day, credit, at.now)
+    if not config.enabled:
+        return state, []
+    amount = value(state, config, at.now)
+    target = qualified(config, amount)
+    if target <= config.rank(state.code):
+        return state, []
+    return _climb(state, config, at, target, amount)
+
+
+def on_refund(
+    state: TierState, config: TierConfig, day: date, reversal: Credit, now: datetime
+) -> TierState:
+    """A refund's share taken back; below the tier's threshold, an earlier review."""
+    state = credit_of(state, day, -reversal, now)
+    if not config.enabled or state.manual is not None:
+        return state
+    rank = config.rank(state.code)
+    if rank == 0 or qualified(config, value(state, config, now)) >= rank:
+        return state
+    early = now + timedelta(days=config.grace_days)
+    review = early if state.review_at is None else min(state.review_at, early)
+    return replace(state, review_at=review)
+
+
+def _review_value(state: TierState, config: TierConfig, now: datetime) -> Decimal:
+    if config.window is Window.CALENDAR_YEAR and state.valid_until is not None:
+        # The year the tier had to be kept in, or this one if it already counts for more
+        # (orders placed during the grace period).
+        kept_in = (state.valid_until - timedelta(days=1)).year
+        return max(value_in_year(state, config, kept_in), value(state, config, now))
+    return value(state, config, now)
+
+
+def review(state: TierState, config: TierConfig, at: Occasion) -> tuple[TierState, list[Step]]:
+    """What the daily job decides for a member whose review is due."""
+    now = at.now
+    if not config.enabled or state.review_at is None or now < state.review_at:
+        return state, []
+    if state.manual is not None and now < state.manual.until:
+        return replace(state, review_at=state.manual.until), []
+    amount = _review_value(state, config, now)
+    target = qualified(config, amount)
+    current = config.rank(state.code)
+    if target > current:
+        return _climb(state, config, at, target, amount)
+    if target == current:
+        if state.valid_until is not None and now < state.valid_until and state.manual is None:
+            # An early review (after a refund) that new orders made good: back to normal.
+            return replace(
+                state, review_at=state.valid_until + timedelta(days=config.grace_days)
+            ), []
+        return _held(state, config, current, now), []
+    down = current - 1 if config.downgrade is DowngradePolicy.ONE_TIER else target
+    change = TierChange(
+        member_id=at.member_id,
+        seq=state.changes + 1,
+        from_code=config.tiers[current].code,
+        to_code=config.tiers[down].code,
+        reason=ChangeReason.REVIEW,
+        at=now,
+        actor=at.actor,
+        value=amount,
+    )
+    lowered = replace(state, code=config.tiers[down].code, since=now, changes=change.seq)
+    return _held(lowered, config, down, now), [Step(change)]
+
+
+def set_by_hand(
+    state: TierState, config: TierConfig, at: Occasion, tier: Tier, manual: Manual
+) -> tuple[TierState, TierChange]:
+    """An admin's tier, held until `manual.until`, whatever the credit says."""
+    change = TierChange(
+        member_id=at.member_id,
+        seq=state.changes + 1,
+        from_code=_code(state, config),
+        to_code=tier.code,
+        reason=ChangeReason.MANUAL,
+        at=at.now,
+        actor=at.actor,
+        note=manual.reason,
+        value=value(state, config, at.now),
+    )
+    held = replace(
+        state,
+        code=tier.code,
+        since=at.now,
+        valid_until=manual.until,
+        review_at=manual.until,
+        manual=manual,
+        changes=change.seq,
+    )
+    return held, change
+
+
+def progress(state: TierState, config: TierConfig, now: datetime) -> Progress | None:
+    if not config.enabled:
+        return None
+    amount = value(state, config, now)
+    rank = config.rank(state.code)
+    following = config.tiers[rank + 1] if rank + 1 < len(config.tiers) else None
+    at_review: Decimal | None = None
+    to_keep: Decimal | None = None
+    if rank > 0 and state.review_at is not None:
+        at_review = _value_at_review(state, config)
+        to_keep = max(Decimal(0), config.tiers[rank].threshold - at_review)
+    return Progress(
+        metric=config.metric,
+        window=config.window,
+        value=amount,
+        next_tier=following,
+        to_next=None if following is None else max(Decimal(0), following.threshold - amount),
+        review_at=state.review_at,
+        value_at_review=at_review,
+        to_keep=to_keep,
+    )
+
+
+def _value_at_review(state: TierState, config: TierConfig) -> Decimal:
+    """Of the credit recorded so far, what will still count at the review."""
+    assert state.review_at is not None
+    if config.window is Window.LIFETIME:
+        return measure(state.lifetime, config)
+    if config.window is Window.CALENDAR_YEAR:
+        until = state.valid_until or state.review_at
+        return value_in_year(state, config, (until - timedelta(days=1)).year)
+    day = state.review_at.date()
+    return measure(_sum(state.credits, year_before(day) + timedelta(days=1), day), config)

@@ -1,0 +1,1 @@
+"""VIP tiers: the ladder, members' tiers and progress, the earn preview."""
