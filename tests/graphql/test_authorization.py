@@ -121,8 +121,7 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
     ),
     "earnPreview (a member)": (
-        '{ earnPreview(customerId: "cust-2", total: {amount: "10", currency: "EUR"}) '
-        "{ points } }",
+        '{ earnPreview(customerId: "cust-2", total: {amount: "10", currency: "EUR"}) { points } }',
         {},
         {"member": "FORBIDDEN", "service": OK, "admin": OK},
     ),
