@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from contextlib import redirect_stdout
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 ENV = {
@@ -41,6 +42,16 @@ from api.points.lots import Lot, LotStatus  # noqa: E402
 from api.points.model import Entry, EntryKind  # noqa: E402
 from api.points.store import entry_to_item  # noqa: E402
 from api.store.base import TableItem  # noqa: E402
+from api.tiers.model import (  # noqa: E402
+    Credit,
+    DowngradePolicy,
+    Metric,
+    Tier,
+    TierConfig,
+    TierState,
+    Window,
+)
+from api.tiers.store import config_to_item  # noqa: E402
 from handlers import graphql  # noqa: E402
 from tests.support import (  # noqa: E402
     FakeLambdaContext,
@@ -59,11 +70,30 @@ MEMBER_ID = member_id_for(CUSTOMER)
 MEMBER_CLAIMS = {"sub": CUSTOMER}
 SERVICE_CLAIMS = {"sub": "shop", "client_id": "shop", "scope": "loyalty/service"}
 
+TIERS = TierConfig(
+    tiers=(
+        Tier("BRONZE", "Bronze", Decimal(0)),
+        Tier("SILVER", "Silver", Decimal(1000), Decimal("1.25"), ("Free shipping",), 100),
+        Tier("GOLD", "Gold", Decimal(5000), Decimal("1.5"), ("Early access",), 500),
+    ),
+    metric=Metric.QUALIFYING_POINTS,
+    window=Window.ROLLING_12_MONTHS,
+    downgrade=DowngradePolicy.ONE_TIER,
+    grace_days=30,
+    version=3,
+)
 # A member's home screen: who, how many points (and how many expire soon), recent activity.
 HOME = """query Home { me { id name points { balance available pending
   expiring(withinDays: 30) { id remaining expiresAt }
   history(first: 5) { edges { node { id kind points balanceAfter createdAt orderId } }
     pageInfo { hasNextPage } } } } }"""
+# The same, with the member's tier and progress.
+HOME_TIER = """query Home { me { id name points { balance available pending
+  expiring(withinDays: 30) { id remaining expiresAt }
+  history(first: 5) { edges { node { id kind points balanceAfter createdAt orderId } }
+    pageInfo { hasNextPage } } }
+  tier { tier { code name perks } since validUntil multiplier
+    progress { value nextTier { name } toNext reviewAt toKeep } } } }"""
 # The activity screen: a full page of history with every field.
 HISTORY = """query History { me { points { history(first: 20) { edges { cursor node {
   id kind points balanceAfter createdAt orderId refundId reference reason shortfall
@@ -103,7 +133,21 @@ def member_item() -> dict[str, Any]:
         balance=1200,
         debt=0,
         lots=tuple(lots),
-        enroll_hash="x",
+        request_hash="x",
+        tier=TierState(
+            code="SILVER",
+            since=NOW - timedelta(days=100),
+            valid_until=NOW + timedelta(days=265),
+            review_at=NOW + timedelta(days=295),
+            # A year of weekly orders: 52 days of credit.
+            credits={
+                (NOW - timedelta(days=7 * i)).date(): Credit(40, 1, {"EUR": 4000})
+                for i in range(52)
+            },
+            lifetime=Credit(2080, 52, {"EUR": 208000}),
+            bonuses=frozenset({"SILVER"}),
+        ),
+        last_seq=40,
         created_at=NOW,
         updated_at=NOW,
         version=40,
@@ -170,6 +214,8 @@ def main() -> None:
     stubber.activate()
 
     member = member_item()
+    tiers = config_to_item(TIERS, NOW).serialize()
+    graphql.services.tiers.seen(TIERS)  # the container's cache, warm as after any order
     cases: dict[
         str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]], Callable[[Any], bool]]
     ] = {
@@ -182,6 +228,11 @@ def main() -> None:
             http_api_event(HOME, None, MEMBER_CLAIMS),
             [("query", {"Items": [member, *entry_items(6)], "Count": 7, "ScannedCount": 7})],
             lambda body: len(body["data"]["me"]["points"]["history"]["edges"]) == 5,
+        ),
+        "home query + tier and progress": (
+            http_api_event(HOME_TIER, None, MEMBER_CLAIMS),
+            [("query", {"Items": [member, *entry_items(6)], "Count": 7, "ScannedCount": 7})],
+            lambda body: body["data"]["me"]["tier"]["tier"]["code"] == "SILVER",
         ),
         "history page (20 entries)": (
             http_api_event(HISTORY, None, MEMBER_CLAIMS),
@@ -204,11 +255,11 @@ def main() -> None:
             [
                 (
                     "batch_get_item",
-                    {"Responses": {"loyalty-bench": [member]}, "UnprocessedKeys": {}},
+                    {"Responses": {"loyalty-bench": [member, tiers]}, "UnprocessedKeys": {}},
                 ),
                 ("transact_write_items", {}),
             ],
-            lambda body: body["data"]["recordOrder"]["entry"]["points"] == 59,
+            lambda body: body["data"]["recordOrder"]["entry"]["points"] == 73,  # 59 x 1.25
         ),
         "redeemPoints": (
             http_api_event(
@@ -219,7 +270,7 @@ def main() -> None:
             [
                 (
                     "batch_get_item",
-                    {"Responses": {"loyalty-bench": [member]}, "UnprocessedKeys": {}},
+                    {"Responses": {"loyalty-bench": [member, tiers]}, "UnprocessedKeys": {}},
                 ),
                 ("transact_write_items", {}),
             ],

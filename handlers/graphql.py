@@ -13,7 +13,8 @@ from api.services import build_services
 from schema.app import create_app, gateway_authenticator, lambda_adapter
 
 config = Config.from_env()
-asgi = lambda_adapter(create_app(build_services(config), gateway_authenticator(config)))
+services = build_services(config)
+asgi = lambda_adapter(create_app(services, gateway_authenticator(config)))
 
 
 @traced

@@ -1,4 +1,5 @@
-"""Demo data for the local server: program settings and members with some history.
+"""Demo data for the local server: program settings, a tier ladder and members in different
+tiers, with some history.
 
 Written through the domain services, so the demo ledger obeys the same rules as real data.
 """
@@ -13,6 +14,7 @@ from api.members.model import Channel, ConsentInput, EnrollInput
 from api.points.model import AdjustInput, OrderInput, RedeemInput, RefundInput
 from api.program.model import SettingsChange
 from api.services import Services
+from api.tiers.model import ConfigInput, DowngradePolicy, Metric, SetTierInput, TierInput, Window
 
 DEMO_MEMBER = "demo-alice"
 _SERVICE = Principal(Role.SERVICE, "demo-seed")
@@ -28,6 +30,30 @@ def seed(services: Services) -> None:
             accepted_currencies=["EUR", "USD", "GBP"],
             return_window_days=14,
             lot_validity_days=365,
+        ),
+    )
+    services.tiers.update(
+        _ADMIN,
+        ConfigInput(
+            tiers=[
+                TierInput("BRONZE", "Bronze", Decimal(0), perks=["Birthday gift"]),
+                TierInput("SILVER", "Silver", Decimal(200), Decimal("1.25"), ["Free shipping"], 50),
+                TierInput(
+                    "GOLD",
+                    "Gold",
+                    Decimal(500),
+                    Decimal("1.5"),
+                    ["Free shipping", "24 h early access to sales"],
+                    150,
+                ),
+                TierInput(
+                    "PLATINUM", "Platinum", Decimal(1500), Decimal(2), ["Personal shopper"], 500
+                ),
+            ],
+            metric=Metric.QUALIFYING_POINTS,
+            window=Window.ROLLING_12_MONTHS,
+            downgrade=DowngradePolicy.ONE_TIER,
+            grace_days=30,
         ),
     )
     now = services.program.current_time()
@@ -56,12 +82,6 @@ def seed(services: Services) -> None:
             locale="en-US",
             email="bob@example.com",
             name="Bob Smith",
-        ),
-    )
-    members.enroll(
-        _SERVICE,
-        EnrollInput(
-            customer_id="demo-carol", time_zone="Europe/London", locale="en-GB", name="Carol Jones"
         ),
     )
 
@@ -97,6 +117,37 @@ def seed(services: Services) -> None:
         _SERVICE,
         RefundInput(
             refund_id="demo-refund-1", order_id="demo-1002", amount=Decimal("45.90"), currency="EUR"
+        ),
+    )
+    # Dave: a good customer, Gold (through Silver, both entry bonuses).
+    members.enroll(
+        _SERVICE,
+        EnrollInput(
+            customer_id="demo-dave",
+            time_zone="Asia/Tokyo",
+            locale="ja-JP",
+            email="dave@example.com",
+            name="Dave Sato",
+            consents=[ConsentInput(Channel.EMAIL, True, "checkout")],
+        ),
+    )
+    order("demo-4001", "demo-dave", "310.00", 200)
+    order("demo-4002", "demo-dave", "275.50", 45)
+    # Carol: no orders, but Gold by hand (a press partner) until three months after joining.
+    carol = members.enroll(
+        _SERVICE,
+        EnrollInput(
+            customer_id="demo-carol", time_zone="Europe/London", locale="en-GB", name="Carol Jones"
+        ),
+    )
+    services.tiers.set_member_tier(
+        _ADMIN,
+        SetTierInput(
+            tier="GOLD",
+            reason="Press partner",
+            until=carol.created_at + timedelta(days=90),
+            idempotency_key="demo-tier-carol",
+            customer_id="demo-carol",
         ),
     )
     # Bob: one order in USD and a goodwill credit.

@@ -140,3 +140,13 @@ class PageInfo:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
+
+    @classmethod
+    def forward(cls, cursors: list[str], has_next: bool) -> PageInfo:
+        """A page read forward from a cursor: there is never a previous page to report."""
+        return cls(
+            has_next_page=has_next,
+            has_previous_page=False,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        )

@@ -11,17 +11,33 @@ from api.program.store import SETTINGS_KEY
 from api.services import Services
 from api.store import reads
 from api.store.base import TableItem, item_types
+from api.stream import Change
+from api.tiers.model import ConfigInput, DowngradePolicy, Metric, TierInput, Window
 from tests.support import ADMIN, SERVICE, enroll, order, redeem
 
 
 def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> None:
     services.program.update(ADMIN, SettingsChange(max_points_per_order=1000))
+    services.tiers.update(
+        ADMIN,
+        ConfigInput(
+            [
+                TierInput("BASE", "Base", Decimal(0)),
+                TierInput("VIP", "VIP", Decimal(120), perks=["x"]),
+            ],
+            Metric.QUALIFYING_POINTS,
+            Window.ROLLING_12_MONTHS,
+            DowngradePolicy.ONE_TIER,
+        ),
+    )
     enroll(services)
     order(services, "o-1", "100", placed_at=services.clock.now() - timedelta(days=30))
-    order(services, "o-2", "50")
+    order(services, "o-2", "50")  # VIP: a tier change
     redeem(services, 20, "k-1")
     services.refunds.refund_order(SERVICE, RefundInput("r-1", "o-1", Decimal("10"), "EUR"))
     services.maintenance.run()
+    for i, raw in enumerate(TableItem._get_connection().scan()["Items"]):
+        services.reactions.dispatch(Change(f"e-{i}", None, reads.load(raw)))  # counts, markers
     raw_items = TableItem._get_connection().scan()["Items"]
     assert {raw["type"]["S"] for raw in raw_items} == set(item_types())
     for raw in raw_items:

@@ -66,7 +66,10 @@ class Transaction:
                 for item, condition in zip(self._puts, self._conditions, strict=True):
                     tx.save(item, condition=condition)
                 for item, attribute, delta in self._adds:
-                    tx.update(item, actions=[getattr(type(item), attribute).add(delta)])
+                    model = type(item)
+                    # The discriminator too: an item this creates must load as its type.
+                    actions = [getattr(model, attribute).add(delta), model.type.set(model)]
+                    tx.update(item, actions=actions)
         except TransactWriteError as exc:
             if exc.cause_response_code != "TransactionCanceledException":
                 if exc.cause_response_code in (

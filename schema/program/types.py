@@ -74,13 +74,16 @@ class Program:
         )
 
 
-@strawberry.type(description="What the points job recorded after the clock moved.")
+@strawberry.type(description="What the daily job recorded after the clock moved.")
 class MaintenanceRun:
     members_due: int
     members_changed: int
     lots_activated: int
     lots_expired: int
     points_expired: int
+    tiers_reviewed: int = strawberry.field(description="Members whose tier review was due.")
+    tiers_lowered: int
+    tiers_raised: int
 
     @classmethod
     def from_domain(cls, report: MaintenanceReport) -> MaintenanceRun:
@@ -90,4 +93,7 @@ class MaintenanceRun:
             lots_activated=report.lots_activated,
             lots_expired=report.lots_expired,
             points_expired=report.points_expired,
+            tiers_reviewed=report.tiers_reviewed,
+            tiers_lowered=report.tiers_lowered,
+            tiers_raised=report.tiers_raised,
         )

@@ -19,6 +19,7 @@ from api.points.maintenance import MaintenanceReport
 from api.points.model import AdjustInput, Entry, EntryKind, OrderResult, RefundInput
 from api.program.model import SettingsChange
 from api.services import Services
+from api.tiers.model import ConfigInput, DowngradePolicy, Metric, TierInput, Window
 from tests.support import (
     ADMIN,
     SERVICE,
@@ -151,3 +152,39 @@ def test_overlapping_job_runs_expire_each_lot_once(local_services: Services) -> 
         assert stored_member(member_id).balance == 0
         assert len(ledger_entries(member_id)) == 2
         assert_ledger_consistent(member_id)
+
+
+def test_concurrent_orders_crossing_a_threshold_upgrade_once_with_one_bonus(
+    local_services: Services,
+) -> None:
+    services = local_services
+    services.tiers.update(
+        ADMIN,
+        ConfigInput(
+            tiers=[
+                TierInput("BASE", "Base", Decimal(0)),
+                TierInput("GOLD", "Gold", Decimal(100), Decimal(2), entry_bonus=500),
+            ],
+            metric=Metric.QUALIFYING_POINTS,
+            window=Window.ROLLING_12_MONTHS,
+            downgrade=DowngradePolicy.ONE_TIER,
+        ),
+    )
+    member_id = enroll(services)
+    placed = services.clock.now()
+    # Ten orders of 30: together they cross 100, whichever lands first.
+    results = all_at_once(
+        [partial(order, services, f"o-{i}", "30", placed_at=placed) for i in range(10)]
+    )
+    assert not [r for r in results if isinstance(r, DomainError)]
+    entries = ledger_entries(member_id)
+    bonuses = [e for e in entries if e.kind is EntryKind.TIER_BONUS]
+    assert [e.points for e in bonuses] == [500]
+    history = services.tiers.history(ADMIN, member_id, 10, None).changes
+    assert [(c.from_code, c.to_code) for c in history] == [("BASE", "GOLD")]
+    assert stored_member(member_id).tier.code == "GOLD"
+    earns = sorted((e.seq, e.multiplier) for e in entries if e.kind is EntryKind.EARN)
+    # Orders before the upgrade earned at 1x, those after at Gold's 2x: by ledger order.
+    upgraded_at = bonuses[0].seq
+    assert all(m == (1 if seq < upgraded_at else 2) for seq, m in earns)
+    assert_ledger_consistent(member_id)

@@ -17,8 +17,11 @@ from packaging.requirements import Requirement
 
 from api.clock import ManualClock
 from api.config import Config, Stage
+from api.ids import member_id_for
 from api.services import build_services
 from api.store.base import DUE_INDEX, TableItem
+from api.stream import SeenItem
+from api.tiers.store import TierCountItem
 from infra.build import runtime_python
 from local.table import table_properties
 from schema.app import create_app, gateway_authenticator, lambda_adapter
@@ -36,7 +39,15 @@ from tests.graphql.conftest import (
     order_input,
 )
 from tests.infra.conftest import ROOT, TEMPLATES
-from tests.support import START, enroll, iam_actions, order
+from tests.support import START, count_requests, enroll, iam_actions, order
+from tests.test_stream import CONTEXT as STREAM_CONTEXT
+from tests.test_stream import (
+    TableStream,
+    configure_tiers,
+    item_type,
+    load_stream_handler,
+    stream_event,
+)
 
 Template = dict[str, Any]
 YEAR = timedelta(days=365)
@@ -110,16 +121,20 @@ def test_functions_and_stages(templates: dict[str, Template]) -> None:
         resources = template["Resources"]
         graphql = resources["GraphqlLambdaFunction"]["Properties"]
         job = resources["PointsMaintenanceLambdaFunction"]["Properties"]
-        for function in (graphql, job):
+        stream = resources["StreamLambdaFunction"]["Properties"]
+        for function in (graphql, job, stream):
             assert function["Runtime"] == "python3.13"
             assert function["Architectures"] == ["arm64"]
             assert function["Environment"]["Variables"]["STAGE"] == stage
             assert function["Environment"]["Variables"]["TABLE_NAME"] == f"loyalty-api-{stage}"
         assert (graphql["MemorySize"], graphql["Timeout"]) == (1024, 10)
         assert (job["MemorySize"], job["Timeout"]) == (512, 900)
+        assert (stream["MemorySize"], stream["Timeout"]) == (512, 30)
+        assert stream["Handler"] == "handlers/stream.handler"
         assert ("SnapStart" in graphql) is (stage == "prod")
         retention = {"dev": 30, "prod": 90}[stage]
-        assert resources["GraphqlLogGroup"]["Properties"]["RetentionInDays"] == retention
+        for group in ("GraphqlLogGroup", "PointsMaintenanceLogGroup", "StreamLogGroup"):
+            assert resources[group]["Properties"]["RetentionInDays"] == retention
         [rule] = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
         assert rule["Properties"]["ScheduleExpression"] == "cron(15 3 * * ? *)"
         routes = {
@@ -136,6 +151,117 @@ def test_functions_and_stages(templates: dict[str, Template]) -> None:
     assert Config.from_env(prod_env["Environment"]["Variables"]).introspection is False
 
 
+# ---- the table's stream ------------------------------------------------------------------
+
+STREAM_ARN = {"Fn::GetAtt": ["LoyaltyTable", "StreamArn"]}
+FAILURES_ARN = {"Fn::GetAtt": ["StreamFailures", "Arn"]}
+
+
+def _mapping(template: Template) -> dict[str, Any]:
+    mapping: dict[str, Any]
+    [mapping] = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
+    return mapping
+
+
+def test_the_stream_feeds_its_function_with_partial_failures_and_a_dead_letter_queue(
+    templates: dict[str, Template],
+) -> None:
+    for template in templates.values():
+        mapping = _mapping(template)
+        assert mapping["EventSourceArn"] == STREAM_ARN
+        assert mapping["FunctionName"] == {"Fn::GetAtt": ["StreamLambdaFunction", "Arn"]}
+        assert mapping["StartingPosition"] == "LATEST"
+        assert (mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"]) == (100, 5)
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["BisectBatchOnFunctionError"] is True
+        # Bounded: a record that keeps failing ends in the queue, not in a blocked shard, and
+        # before the stream's 24 hours are up (it can still be read again from there).
+        assert 0 <= mapping["MaximumRetryAttempts"] <= 10
+        assert 60 <= mapping["MaximumRecordAgeInSeconds"] < 24 * 3600
+        assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": FAILURES_ARN}}
+        queue = template["Resources"]["StreamFailures"]
+        assert queue["Type"] == "AWS::SQS::Queue"
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+        assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def _admitted(template: Template, record: dict[str, Any]) -> bool:
+    """Whether Lambda's event filtering passes a record to the function (the subset of the
+    pattern syntax the filter uses: exact values, anything-but, prefix, exists)."""
+    filters = _mapping(template).get("FilterCriteria", {}).get("Filters")
+    if not filters:
+        return True
+    return any(_matches(json.loads(f["Pattern"]), record) for f in filters)
+
+
+def _matches(pattern: dict[str, Any], data: Any) -> bool:
+    for key, rule in pattern.items():
+        present = isinstance(data, dict) and key in data
+        value = data[key] if present else None
+        if isinstance(rule, dict):
+            if not (present and _matches(rule, value)):
+                return False
+        elif not any(_value_matches(r, present, value) for r in rule):
+            return False
+    return True
+
+
+def _value_matches(rule: Any, present: bool, value: Any) -> bool:
+    if not isinstance(rule, dict):
+        return present and value == rule
+    [(kind, arg)] = rule.items()
+    if kind == "exists":
+        return present is arg
+    if kind == "anything-but":
+        return present and value not in (arg if isinstance(arg, list) else [arg])
+    if kind == "prefix":
+        return present and isinstance(value, str) and value.startswith(arg)
+    raise AssertionError(f"filter rule {rule} not understood by this test")
+
+
+def test_the_stream_filter_admits_every_record_a_reaction_acts_on(
+    templates: dict[str, Template],
+    aws: None,
+    dynamodb_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every kind of change the API and the job make, and the reactions' own writes: each
+    record a reaction acts on passes the filter, and the reactions' writes never do."""
+    stream = TableStream(dynamodb_client, "loyalty-test")
+    _exercise_api(Stage.DEV)
+    TableItem._get_connection().delete_item(f"MEMBER#{member_id_for('cust-1')}", "PROFILE")
+    records = stream.read()
+    handler = load_stream_handler(monkeypatch, "dev", "loyalty-test")
+    acted_on = []
+    for record in records:
+        with count_requests() as calls:
+            assert handler.handler(stream_event([record]), STREAM_CONTEXT) == {
+                "batchItemFailures": []
+            }
+        if calls:
+            acted_on.append(record)
+    own = stream.read()
+    assert {item_type(r) for r in own} == {
+        SeenItem.type.get_discriminator(SeenItem),
+        TierCountItem.type.get_discriminator(TierCountItem),
+    }
+    assert {(r["eventName"], item_type(r)) for r in acted_on} == {
+        ("INSERT", "member"),
+        ("INSERT", "tier_change"),
+    }
+    for template in templates.values():
+        assert all(_admitted(template, r) for r in acted_on)
+        assert not any(_admitted(template, r) for r in own)
+        # Most changes (orders, entries, profile updates, removals) never invoke it.
+        ignored = [r for r in records if not _admitted(template, r)]
+        assert len(ignored) > len(records) / 2
+        assert {r["eventName"] for r in ignored} == {"INSERT", "MODIFY", "REMOVE"}
+
+
 # ---- least privilege --------------------------------------------------------------------
 
 
@@ -144,19 +270,56 @@ def _statements(template: Template, role: str) -> list[dict[str, Any]]:
     return list(policy["PolicyDocument"]["Statement"])
 
 
+def _resource_kind(resource: Any) -> str:
+    text = json.dumps(resource)
+    if resource == STREAM_ARN:
+        return "stream"
+    if resource == FAILURES_ARN:
+        return "queue"
+    if resource == {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}:
+        return "table"
+    if "/index/due-index" in text and "LoyaltyTable" in text:
+        return "index"
+    raise AssertionError(f"a resource this test does not know: {text}")
+
+
 def _granted(template: Template, role: str) -> set[tuple[str, str]]:
+    """(action, resource kind) for every statement but the logs': DynamoDB's actions without
+    their prefix, as iam_actions() records them; other services' with theirs."""
     granted: set[tuple[str, str]] = set()
     for statement in _statements(template, role):
         actions = statement["Action"]
+        assert statement["Effect"] == "Allow"
         assert "*" not in json.dumps(actions), statement
         assert json.dumps(statement["Resource"]).count("*") <= int(statement["Sid"] == "Logs")
+        if statement["Sid"] == "Logs":
+            continue
         resources = statement["Resource"]
         for resource in resources if isinstance(resources, list) else [resources]:
-            kind = "index" if "/index/due-index" in json.dumps(resource) else "table"
-            granted.update(
-                (a.removeprefix("dynamodb:"), kind) for a in actions if a.startswith("dynamodb:")
-            )
+            kind = _resource_kind(resource)
+            granted.update((a.removeprefix("dynamodb:"), kind) for a in actions)
     return granted
+
+
+UPDATE_TIERS = """mutation($input: UpdateTiersInput!) {
+  updateTiers(input: $input) { __typename ... on TiersUpdated { tiers { tiers { code } } } }
+}"""
+SET_MEMBER_TIER = """mutation($input: SetMemberTierInput!) {
+  setMemberTier(input: $input) { __typename ... on MemberTierSet { change { toCode } } }
+}"""
+MEMBER_TIER = """{ member(customerId: "cust-1") { tier {
+  tier { code } progress { value toNext } history { edges { node { toCode } } }
+} } }"""
+LADDER = {
+    "input": {
+        "tiers": [
+            {"code": "BRONZE", "name": "Bronze", "threshold": "0"},
+            {"code": "SILVER", "name": "Silver", "threshold": "50", "entryBonus": 5},
+            {"code": "GOLD", "name": "Gold", "threshold": "1000", "multiplier": "1.5"},
+        ],
+        "graceDays": 0,
+    }
+}
 
 
 def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
@@ -173,13 +336,26 @@ def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
         }
     }
     adjust = {"input": {"customerId": "cust-1", "points": 10, "reason": "r", "idempotencyKey": "a"}}
+    set_tier = {
+        "input": {
+            "customerId": "cust-1",
+            "tier": "GOLD",
+            "reason": "VIP",
+            "until": "2026-06-01T00:00:00Z",
+            "idempotencyKey": "t",
+        }
+    }
     with iam_actions() as used:
+        updated = invoke(UPDATE_TIERS, LADDER, ADMIN).data["updateTiers"]
+        assert updated["__typename"] == "TiersUpdated", updated
         for _ in range(2):  # the second time, every mutation is a replay
             invoke(ENROLL, enroll_input(), SERVICE)
-            invoke(RECORD_ORDER, order_input("o-1", "100"), SERVICE)
+            invoke(RECORD_ORDER, order_input("o-1", "100"), SERVICE)  # Bronze -> Silver
             invoke(ADJUST, adjust, ADMIN)
             invoke(REDEEM, redeem)
             invoke(REFUND, refund, SERVICE)
+            tier_set = invoke(SET_MEMBER_TIER, set_tier, ADMIN).data["setMemberTier"]
+            assert tier_set == {"__typename": "MemberTierSet", "change": {"toCode": "GOLD"}}
         invoke(HOME)
         page = invoke("{ me { points { history(first: 1) { pageInfo { endCursor } } } } }")
         cursor = page.data["me"]["points"]["history"]["pageInfo"]["endCursor"]
@@ -194,38 +370,98 @@ def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
         invoke(
             "mutation { updateProgram(input: {returnWindowDays: 1}) { __typename } }", None, ADMIN
         )
+        assert [t["code"] for t in invoke("{ tiers { tiers { code } } }").data["tiers"]["tiers"]]
+        preview = invoke('{ earnPreview(total: {amount: "50", currency: "EUR"}) { points } }')
+        assert preview.data["earnPreview"]["points"] > 0
+        distribution = invoke("{ tierDistribution { tier { code } members } }", None, ADMIN)
+        assert len(distribution.data["tierDistribution"]) == 3
+        tier = invoke(MEMBER_TIER, None, ADMIN).data["member"]["tier"]
+        assert tier["tier"]["code"] == "GOLD"
+        assert [e["node"]["toCode"] for e in tier["history"]["edges"]] == ["GOLD", "SILVER"]
         invoke("mutation { advanceTestClock(input: {days: 400}) { __typename } }", None, ADMIN)
     return used
+
+
+def _exercise_job(stage: str, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str]]:
+    """The daily job from its Lambda entry point: expiries, and a tier review."""
+    monkeypatch.setenv("STAGE", stage)
+    monkeypatch.setenv("TABLE_NAME", "loyalty-test")
+    job = importlib.reload(importlib.import_module("handlers.points_maintenance"))
+    config = Config(stage=Stage(stage), table_name="loyalty-test")
+    services = build_services(config, ManualClock(START))
+    enroll(services, "cust-due")
+    order(services, "o-old", "10", customer_id="cust-due", placed_at=START - 3 * YEAR)
+    # Gold two years ago: its validity has ended, so the job reviews it (and lowers it).
+    earlier = build_services(config, ManualClock(START - 2 * YEAR))
+    configure_tiers(earlier)
+    enroll(earlier, "cust-gold")
+    then = earlier.program.now(earlier.program.load())  # the dev test clock's offset too
+    order(earlier, "o-gold", "600", customer_id="cust-gold", placed_at=then)
+    with iam_actions() as used:
+        report = job.handler({}, _Context())
+    assert report["tiers_reviewed"] >= 1
+    assert report["tiers_lowered"] >= 1
+    assert report["lots_expired"] >= 1
+    return used
+
+
+def _exercise_stream(
+    stream: TableStream, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> set[tuple[str, str]]:
+    """handlers/stream.py on every change the API and the job made, in Lambda's batches,
+    each delivered twice (the second time, every reaction finds its marker)."""
+    handler = load_stream_handler(monkeypatch, stage, "loyalty-test")
+    records = stream.read()
+    assert {item_type(r) for r in records} >= {"member", "tier_change"}
+    with iam_actions() as used:
+        for start in range(0, len(records), 100):
+            event = stream_event(records[start : start + 100])
+            for _ in range(2):
+                assert handler.handler(event, STREAM_CONTEXT) == {"batchItemFailures": []}
+    return used
+
+
+# What Lambda's event source mapping does with the function's role: read the stream, and
+# describe the batches that failed to the on-failure destination. No code of ours calls them.
+STREAM_READING = {
+    ("DescribeStream", "stream"),
+    ("GetRecords", "stream"),
+    ("GetShardIterator", "stream"),
+    ("ListStreams", "stream"),
+    ("sqs:SendMessage", "queue"),
+}
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_each_role_grants_exactly_what_its_function_uses(
     templates: dict[str, Template],
     aws: None,
+    dynamodb_client: Any,
     stage: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     template = templates[stage]
+    stream = TableStream(dynamodb_client, "loyalty-test")
     assert _granted(template, "GraphqlRole") == _exercise_api(Stage(stage))
-    monkeypatch.setenv("STAGE", stage)
-    monkeypatch.setenv("TABLE_NAME", "loyalty-test")
-    job = importlib.import_module("handlers.points_maintenance")
-    importlib.reload(job)
-    services = build_services(
-        Config(stage=Stage(stage), table_name="loyalty-test"), ManualClock(START)
-    )
-    enroll(services, "cust-due")
-    order(services, "o-old", "10", customer_id="cust-due", placed_at=START - 3 * YEAR)
-    with iam_actions() as used:
-        job.handler({}, _Context())
-    assert _granted(template, "MaintenanceRole") == used
-    for role, function in (("GraphqlRole", "graphql"), ("MaintenanceRole", "pointsMaintenance")):
+    assert _granted(template, "MaintenanceRole") == _exercise_job(stage, monkeypatch)
+    used = _exercise_stream(stream, monkeypatch, stage)
+    assert _granted(template, "StreamRole") == used | STREAM_READING
+    functions = {
+        "GraphqlRole": "graphql",
+        "MaintenanceRole": "pointsMaintenance",
+        "StreamRole": "stream",
+    }
+    for role, function in functions.items():
         [logs] = [s for s in _statements(template, role) if s["Sid"] == "Logs"]
         assert logs["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
         assert logs["Resource"]["Fn::Join"][1][-1] == (
             f":log-group:/aws/lambda/loyalty-api-{stage}-{function}:*"
         )
         assert template["Resources"][role]["Properties"]["ManagedPolicyArns"] == []
+        lambda_function = template["Resources"][
+            f"{function[0].upper()}{function[1:]}LambdaFunction"
+        ]
+        assert lambda_function["Properties"]["Role"] == {"Fn::GetAtt": [role, "Arn"]}
 
 
 class _Context:
@@ -264,7 +500,10 @@ def test_the_artifact_holds_runtime_code_and_dependencies_only(artifact: Path) -
         "jwt",
         "yaml",
     }
-    assert "handlers/graphql.py" in names
+    assert {"handlers/graphql.py", "handlers/points_maintenance.py", "handlers/stream.py"} <= set(
+        names
+    )
+    assert not [name for name in names if name.startswith("local/")]
     size_mib = artifact.stat().st_size / 2**20
     assert size_mib < 10, f"{size_mib:.1f} MiB"
     print(f"\nartifact {artifact.name}: {size_mib:.2f} MiB, {len(names)} files")
