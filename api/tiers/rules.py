@@ -3,15 +3,27 @@
 - Upgrade at once: the order that brings the value to a threshold moves the member up, in
   its own transaction, through every tier it passes (each entry bonus once per tier, ever).
 - Downgrade only at review: when the tier's validity ends, after the grace period. A refund
-  that takes the value below the current tier's threshold brings the review forward to the
-  end of the grace period (never later than it was): a refunded order cannot buy a tier.
+  that takes the value the tier stands on below its threshold brings the review forward to
+  the end of the grace period (never later than it was): a refunded order cannot buy a tier.
+  The value a tier stands on is the credit that earned it (the 12 months to the day it was
+  reached or kept; the calendar year that reached it), refunds taken back, or today's value
+  if more. A refund of an order that did not earn the tier, or a value already below the
+  threshold (the window moved on, the threshold was raised), brings nothing forward.
+- An early review that new orders made good returns to the normal review date; one that
+  they did not goes down by the policy, never below what the credit qualifies for.
 - A tier set by hand holds until its end date, then is reviewed like any other.
 - Validity: ROLLING_12_MONTHS, 12 months from when the tier was reached or kept;
-  CALENDAR_YEAR, to the end of the next calendar year; LIFETIME, no review.
+  CALENDAR_YEAR, to the end of the year after the one whose credit reached or kept it (to
+  the end of this year when none did: a ONE_TIER step down); LIFETIME, no review. A member
+  who holds a tier without a review date under a window that has one (the window was
+  LIFETIME) gets one at their next order.
+- Every review leaves the next one in the future: a second run at the same time changes
+  nothing, however late the job ran.
 """
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -38,6 +50,7 @@ from api.tiers.model import (
 )
 
 KEEP_DAYS = 731  # credit older than this counts in no window
+DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -104,13 +117,15 @@ def value_in_year(state: TierState, config: TierConfig, year: int) -> Decimal:
 
 
 def value(state: TierState, config: TierConfig, now: datetime) -> Decimal:
-    """The qualifying value now, over the configured window."""
+    """The qualifying value now, over the configured window. In a rolling window, credit
+    dated tomorrow (an order placed a few minutes ahead of our clock, across midnight)
+    counts today: its upgrade is at once."""
     today = now.date()
     if config.window is Window.LIFETIME:
         return measure(state.lifetime, config)
     if config.window is Window.CALENDAR_YEAR:
         return value_in_year(state, config, today.year)
-    return measure(_sum(state.credits, year_before(today) + timedelta(days=1), today), config)
+    return measure(_sum(state.credits, year_before(today) + DAY, today + DAY), config)
 
 
 def qualified(config: TierConfig, amount: Decimal) -> int:
@@ -119,6 +134,7 @@ def qualified(config: TierConfig, amount: Decimal) -> int:
 
 
 def valid_until(config: TierConfig, now: datetime) -> datetime | None:
+    """The validity of a tier reached at `now` on the credit of `now`'s window."""
     if config.window is Window.LIFETIME:
         return None
     if config.window is Window.CALENDAR_YEAR:
@@ -129,6 +145,14 @@ def valid_until(config: TierConfig, now: datetime) -> datetime | None:
 def _held(state: TierState, config: TierConfig, rank: int, now: datetime) -> TierState:
     """The state of a member who reached or kept the tier of `rank` at `now`."""
     until = valid_until(config, now) if rank > 0 else None
+    if (
+        until is not None
+        and config.window is Window.CALENDAR_YEAR
+        and value_in_year(state, config, now.year) < config.tiers[rank].threshold
+    ):
+        # Kept on last year's credit (or not earned at all: a ONE_TIER step down): through
+        # the end of this year, not of the next.
+        until = datetime(now.year + 1, 1, 1, tzinfo=UTC)
     review = None if until is None else until + timedelta(days=config.grace_days)
     return replace(state, valid_until=until, review_at=review, manual=None)
 
@@ -203,32 +227,83 @@ def on_order(
         return state, []
     amount = value(state, config, at.now)
     target = qualified(config, amount)
-    if target <= config.rank(state.code):
-        return state, []
-    return _climb(state, config, at, target, amount)
+    rank = config.rank(state.code)
+    if target > rank:
+        return _climb(state, config, at, target, amount)
+    if (
+        rank > 0
+        and state.valid_until is None
+        and state.review_at is None
+        and state.manual is None
+        and config.window is not Window.LIFETIME
+    ):
+        # Held for life when the window was LIFETIME: reviewed from now on, like any other.
+        return _held(state, config, rank, at.now), []
+    return state, []
 
 
 def on_refund(
     state: TierState, config: TierConfig, day: date, reversal: Credit, now: datetime
 ) -> TierState:
-    """A refund's share taken back; below the tier's threshold, an earlier review."""
-    state = credit_of(state, day, -reversal, now)
-    if not config.enabled or state.manual is not None:
-        return state
-    rank = config.rank(state.code)
-    if rank == 0 or qualified(config, value(state, config, now)) >= rank:
-        return state
+    """A refund's share taken back; if it takes the value the tier stands on below the
+    tier's threshold, an earlier review."""
+    refunded = credit_of(state, day, -reversal, now)
+    if not config.enabled or refunded.manual is not None:
+        return refunded
+    rank = config.rank(refunded.code)
+    if rank == 0:
+        return refunded
+    threshold = config.tiers[rank].threshold
+    if standing(refunded, config, now) >= threshold or standing(state, config, now) < threshold:
+        return refunded
     early = now + timedelta(days=config.grace_days)
-    review = early if state.review_at is None else min(state.review_at, early)
-    return replace(state, review_at=review)
+    review = early if refunded.review_at is None else min(refunded.review_at, early)
+    return replace(refunded, review_at=review)
+
+
+def _reached_on(until: datetime) -> date:
+    """The day a rolling tier valid until `until` was reached or kept (of 28 and 29
+    February, the later: its window holds both)."""
+    day = year_before(until.date())
+    if (day.month, day.day) == (2, 28) and calendar.isleap(day.year):
+        return day + DAY
+    return day
+
+
+def _best_year(state: TierState, config: TierConfig, first: int, last: int) -> Decimal:
+    return max(value_in_year(state, config, year) for year in range(first, last + 1))
+
+
+def standing(state: TierState, config: TierConfig, now: datetime) -> Decimal:
+    """The value the held tier stands on before its validity ends: the credit that earned
+    it (refunds taken back), or today's value if more."""
+    until = state.valid_until
+    if config.window is Window.LIFETIME or until is None:
+        return value(state, config, now)
+    if config.window is Window.CALENDAR_YEAR:
+        earned_in = (until - DAY).year - 1
+        return _best_year(state, config, min(now.year, max(now.year - 1, earned_in)), now.year)
+    reached = _reached_on(until)
+    earned = measure(_sum(state.credits, year_before(reached) + DAY, reached), config)
+    return max(earned, value(state, config, now))
+
+
+def _early(state: TierState, now: datetime) -> bool:
+    """A review before the tier's validity ends: a refund brought it forward."""
+    return state.manual is None and state.valid_until is not None and now < state.valid_until
 
 
 def _review_value(state: TierState, config: TierConfig, now: datetime) -> Decimal:
-    if config.window is Window.CALENDAR_YEAR and state.valid_until is not None:
-        # The year the tier had to be kept in, or this one if it already counts for more
-        # (orders placed during the grace period).
-        kept_in = (state.valid_until - timedelta(days=1)).year
-        return max(value_in_year(state, config, kept_in), value(state, config, now))
+    """The value a review at `now` decides on."""
+    if _early(state, now):
+        return standing(state, config, now)
+    if config.window is Window.CALENDAR_YEAR:
+        # The year the tier had to be kept in (or the last one, whichever is earlier), and
+        # every year since: orders of the grace period count for the new year.
+        last = now.year - 1
+        until = state.valid_until
+        kept_in = last if until is None else min((until - DAY).year, last)
+        return _best_year(state, config, kept_in, now.year)
     return value(state, config, now)
 
 
@@ -245,7 +320,7 @@ def review(state: TierState, config: TierConfig, at: Occasion) -> tuple[TierStat
     if target > current:
         return _climb(state, config, at, target, amount)
     if target == current:
-        if state.valid_until is not None and now < state.valid_until and state.manual is None:
+        if _early(state, now) and state.valid_until is not None:
             # An early review (after a refund) that new orders made good: back to normal.
             return replace(
                 state, review_at=state.valid_until + timedelta(days=config.grace_days)
@@ -317,12 +392,6 @@ def progress(state: TierState, config: TierConfig, now: datetime) -> Progress | 
 
 
 def _value_at_review(state: TierState, config: TierConfig) -> Decimal:
-    """Of the credit recorded so far, what will still count at the review."""
+    """Of the credit recorded so far, what the review will decide on."""
     assert state.review_at is not None
-    if config.window is Window.LIFETIME:
-        return measure(state.lifetime, config)
-    if config.window is Window.CALENDAR_YEAR:
-        until = state.valid_until or state.review_at
-        return value_in_year(state, config, (until - timedelta(days=1)).year)
-    day = state.review_at.date()
-    return measure(_sum(state.credits, year_before(day) + timedelta(days=1), day), config)
+    return _review_value(state, config, state.review_at)
