@@ -105,11 +105,17 @@ def measure(credit: Credit, config: TierConfig) -> Decimal:
 
 
 def _sum(credits: Mapping[date, Credit], first: date, last: date) -> Credit:
-    total = Credit()
+    """The credit of the days from `first` to `last`. Summed in place: every order and the
+    home query's progress run this over up to two years of days."""
+    points = orders = 0
+    spend: dict[str, int] = {}
     for day, credit in credits.items():
         if first <= day <= last:
-            total += credit
-    return total
+            points += credit.points
+            orders += credit.orders
+            for currency, amount in credit.spend.items():
+                spend[currency] = spend.get(currency, 0) + amount
+    return Credit(points, orders, spend)
 
 
 def value_in_year(state: TierState, config: TierConfig, year: int) -> Decimal:
