@@ -19,8 +19,8 @@ from api.program.service import ProgramService
 from api.store.base import RecordItem
 from api.store.reads import Snapshot
 from api.tiers import rules as tier_rules
+from api.tiers.credit import earning, multiplier, order_credit
 from api.tiers.model import Occasion
-from api.tiers.rules import earning, order_credit
 
 MAX_LINES = 200
 # Orders dated a little ahead of our clock are clock skew; further ahead is a mistake. Old
@@ -66,9 +66,7 @@ class OrderService:
             if placed_at < now - MAX_ORDER_AGE:
                 raise InvalidInput("placedAt", "The order is more than 10 years old.")
             # The multiplier of the tier the member holds when the order is recorded.
-            earned = earning(
-                settings.earning_rule, total, tier_rules.multiplier(member.tier, state.tiers)
-            )
+            earned = earning(settings.earning_rule, total, multiplier(member.tier, state.tiers))
             seq = member.next_seq
             points = member.points
             lot = None

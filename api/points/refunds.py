@@ -22,8 +22,8 @@ from api.store.base import RecordItem
 from api.store.reads import Snapshot
 from api.store.records import IdempotencyItem, record_key
 from api.tiers import rules as tier_rules
+from api.tiers.credit import minor
 from api.tiers.model import Credit
-from api.tiers.rules import minor
 
 
 def reversed_share(earned: int, total: Decimal, refunded: Decimal) -> int:

@@ -28,7 +28,8 @@ from api.store.base import RecordItem, TableItem
 from api.store.reads import Snapshot
 from api.store.records import IdempotencyItem, record_key
 from api.tiers import config as checks
-from api.tiers import rules, store
+from api.tiers import credit, rules, store
+from api.tiers.credit import Earning, earning, order_credit
 from api.tiers.model import (
     ConfigInput,
     Manual,
@@ -38,7 +39,6 @@ from api.tiers.model import (
     TierChange,
     TierConfig,
 )
-from api.tiers.rules import Earning, earning, order_credit
 
 CACHE_SECONDS = 60
 MAX_MANUAL = timedelta(days=3660)
@@ -198,7 +198,7 @@ class TierService:
         settings = program.settings(snapshot)
         config = self.seen(store.config(snapshot))
         now = self._program.now(settings)
-        earned = earning(settings.earning_rule, total, rules.multiplier(member.tier, config))
+        earned = earning(settings.earning_rule, total, credit.multiplier(member.tier, config))
         state, _ = rules.on_order(
             member.tier,
             config,

@@ -8,7 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from api.auth import Principal
-from api.tiers import model, rules
+from api.tiers import credit, model, rules
 from api.tiers.service import HistoryPage, Preview, TierCount, cursor
 from schema.common import PageInfo
 from schema.context import Info
@@ -192,7 +192,7 @@ class MemberTier:
 
     @strawberry.field
     def multiplier(self, info: Info) -> Decimal:
-        return rules.multiplier(self.state, self._config(info))
+        return credit.multiplier(self.state, self._config(info))
 
     @strawberry.field(description="Null when the shop has no tiers.")
     def progress(self, info: Info) -> TierProgress | None:

@@ -6,7 +6,7 @@ For random sequences of orders (placed up to 400 days ago), partial and full ref
 redemptions, clock moves and runs of the daily job, in each window and a sampled metric,
 downgrade policy and grace period, checked after every step against a model the test
 keeps itself (not the rules' own window arithmetic):
-- the value `rules.value` reads from the member item equals the sum, over the orders
+- the value `credit.value` reads from the member item equals the sum, over the orders
   whose day is inside the window, of what each still counts (base points less the share
   refunds took back; spend net of refunds; one order unless fully refunded);
 - the member's tier ranks at least as high as that value qualifies for;
@@ -38,7 +38,7 @@ from api.ids import member_id_for
 from api.points.model import EntryKind, RefundInput
 from api.program.model import SettingsChange
 from api.services import Services, build_services
-from api.tiers import rules
+from api.tiers import credit
 from api.tiers.model import (
     ConfigInput,
     DowngradePolicy,
@@ -198,10 +198,10 @@ def test_qualifying_credit_and_tiers_hold_for_any_sequence(
             for cust in CUSTOMERS:
                 was, state = tiers[cust], stored_member(member_id_for(cust)).tier
                 tiers[cust] = state
-                value = rules.value(state, config, now)
+                value = credit.value(state, config, now)
                 assert value == expected(placed, cust, config, now), (cust, op)
                 rank = config.rank(state.code)
-                assert rank >= rules.qualified(config, value), (cust, op, state)
+                assert rank >= credit.qualified(config, value), (cust, op, state)
                 if op[0] == "refund" and state.review_at != was.review_at:
                     event("review brought forward by a refund")
                     assert state.review_at is not None

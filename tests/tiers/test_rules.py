@@ -11,7 +11,7 @@ import pytest
 
 from api.money import Money
 from api.program.model import EarningRule
-from api.tiers import rules
+from api.tiers import credit, rules
 from api.tiers.model import (
     ChangeReason,
     Credit,
@@ -100,72 +100,72 @@ def credits(**days: int) -> TierState:
 
 def test_the_rolling_window_is_the_last_12_months_to_the_day() -> None:
     state = credits(d2025_03_01=1, d2025_03_02=10, d2026_03_01=100)
-    assert rules.value(state, ROLLING, t(2026, 2, 27)) == 11  # both of last year's days
+    assert credit.value(state, ROLLING, t(2026, 2, 27)) == 11  # both of last year's days
     # Tomorrow's credit is clock skew (an order placed minutes ahead): it counts today.
-    assert rules.value(state, ROLLING, t(2026, 2, 28)) == 111
-    assert rules.value(state, ROLLING, t(2026, 3, 1, 0, 0)) == 110  # 2025-03-01 has left
-    assert rules.value(state, ROLLING, t(2026, 3, 1, 23, 59)) == 110
-    assert rules.value(state, ROLLING, t(2026, 3, 2)) == 100
-    assert rules.value(state, ROLLING, t(2027, 2, 28)) == 100
-    assert rules.value(state, ROLLING, t(2027, 3, 1)) == 0
+    assert credit.value(state, ROLLING, t(2026, 2, 28)) == 111
+    assert credit.value(state, ROLLING, t(2026, 3, 1, 0, 0)) == 110  # 2025-03-01 has left
+    assert credit.value(state, ROLLING, t(2026, 3, 1, 23, 59)) == 110
+    assert credit.value(state, ROLLING, t(2026, 3, 2)) == 100
+    assert credit.value(state, ROLLING, t(2027, 2, 28)) == 100
+    assert credit.value(state, ROLLING, t(2027, 3, 1)) == 0
 
 
 def test_the_rolling_window_across_29_february() -> None:
     state = credits(d2023_03_01=1, d2024_02_28=10, d2024_02_29=100, d2024_03_02=1000)
     # On a leap day, the window reaches back to 1 March of the year before.
-    assert rules.value(state, ROLLING, t(2024, 2, 29)) == 111
-    assert rules.value(state, ROLLING, t(2024, 3, 1)) == 1110
+    assert credit.value(state, ROLLING, t(2024, 2, 29)) == 111
+    assert credit.value(state, ROLLING, t(2024, 3, 1)) == 1110
     # A year after a leap day: 28 February still counts it, 1 March no longer.
-    assert rules.value(state, ROLLING, t(2025, 2, 27)) == 1110
-    assert rules.value(state, ROLLING, t(2025, 2, 28)) == 1100
-    assert rules.value(state, ROLLING, t(2025, 3, 1)) == 1000
-    assert rules.value(state, ROLLING, t(2025, 3, 2)) == 0
-    assert rules.year_before(date(2024, 2, 29)) == date(2023, 2, 28)
-    assert rules.year_before(date(2025, 3, 1)) == date(2024, 3, 1)
-    assert rules.year_after(t(2024, 2, 29, 8)) == t(2025, 2, 28, 8)
-    assert rules.year_after(t(2023, 2, 28, 8)) == t(2024, 2, 28, 8)
+    assert credit.value(state, ROLLING, t(2025, 2, 27)) == 1110
+    assert credit.value(state, ROLLING, t(2025, 2, 28)) == 1100
+    assert credit.value(state, ROLLING, t(2025, 3, 1)) == 1000
+    assert credit.value(state, ROLLING, t(2025, 3, 2)) == 0
+    assert credit.year_before(date(2024, 2, 29)) == date(2023, 2, 28)
+    assert credit.year_before(date(2025, 3, 1)) == date(2024, 3, 1)
+    assert credit.year_after(t(2024, 2, 29, 8)) == t(2025, 2, 28, 8)
+    assert credit.year_after(t(2023, 2, 28, 8)) == t(2024, 2, 28, 8)
 
 
 def test_the_year_boundary_in_each_window() -> None:
     state = credits(d2025_12_31=10, d2026_01_01=100)
-    assert rules.value(state, ROLLING, t(2026, 12, 30, 23, 59)) == 110
-    assert rules.value(state, ROLLING, t(2026, 12, 31, 0, 0)) == 100  # a year on: gone
-    assert rules.value(state, ROLLING, t(2027, 1, 1, 0, 0)) == 0
-    assert rules.value(state, CALENDAR, t(2025, 12, 31, 23, 59)) == 10
-    assert rules.value(state, CALENDAR, t(2026, 1, 1, 0, 0)) == 100
-    assert rules.value(state, CALENDAR, t(2026, 12, 31, 23, 59)) == 100
-    assert rules.value(state, CALENDAR, t(2027, 1, 1, 0, 0)) == 0
-    assert rules.value_in_year(state, CALENDAR, 2025) == 10
-    assert rules.value(state, LIFETIME, t(2040, 1, 1)) == 110
+    assert credit.value(state, ROLLING, t(2026, 12, 30, 23, 59)) == 110
+    assert credit.value(state, ROLLING, t(2026, 12, 31, 0, 0)) == 100  # a year on: gone
+    assert credit.value(state, ROLLING, t(2027, 1, 1, 0, 0)) == 0
+    assert credit.value(state, CALENDAR, t(2025, 12, 31, 23, 59)) == 10
+    assert credit.value(state, CALENDAR, t(2026, 1, 1, 0, 0)) == 100
+    assert credit.value(state, CALENDAR, t(2026, 12, 31, 23, 59)) == 100
+    assert credit.value(state, CALENDAR, t(2027, 1, 1, 0, 0)) == 0
+    assert credit.value_in_year(state, CALENDAR, 2025) == 10
+    assert credit.value(state, LIFETIME, t(2040, 1, 1)) == 110
 
 
 def test_lifetime_counts_credit_no_window_keeps() -> None:
     now = t(2026, 3, 1)
     state = buy(TierState(), LIFETIME, now, 60, day=date(2020, 1, 1))  # older than KEEP_DAYS
     assert state.credits == {}
-    assert rules.value(state, LIFETIME, now) == 60
-    assert rules.value(state, ROLLING, now) == 0
+    assert credit.value(state, LIFETIME, now) == 60
+    assert credit.value(state, ROLLING, now) == 0
     state = rules.on_refund(state, LIFETIME, date(2020, 1, 1), pts(60), now)
-    assert rules.value(state, LIFETIME, now) == 0
+    assert credit.value(state, LIFETIME, now) == 0
 
 
 def test_each_metric_measures_its_own_unit() -> None:
     now = t(2026, 3, 1)
     state = TierState()
-    for day, credit in (
+    for day, earned in (
         (date(2026, 2, 1), Credit(points=40, orders=1, spend={"EUR": 4999})),
         (date(2026, 2, 2), Credit(points=7, orders=1, spend={"USD": 700})),
     ):
-        state = rules.credit_of(state, day, credit, now)
-    assert rules.value(state, ROLLING, now) == 47
-    assert rules.value(state, replace(ROLLING, metric=Metric.ORDERS), now) == 2
+        state = credit.credit_of(state, day, earned, now)
+    assert credit.value(state, ROLLING, now) == 47
+    assert credit.value(state, replace(ROLLING, metric=Metric.ORDERS), now) == 2
     spend = replace(ROLLING, metric=Metric.SPEND)
-    assert rules.value(state, spend, now) == Decimal("49.99")
-    assert rules.value(state, replace(spend, spend_currency="USD"), now) == Decimal("7.00")
+    assert credit.value(state, spend, now) == Decimal("49.99")
+    assert credit.value(state, replace(spend, spend_currency="USD"), now) == Decimal("7.00")
 
 
 def test_qualified_is_the_highest_tier_reached() -> None:
-    assert [rules.qualified(ROLLING, Decimal(v)) for v in (0, 99, 100, 499, 500, 10**9)] == [
+    assert [credit.qualified(ROLLING, Decimal(v)) for v in (0, 99, 100, 499, 500, 10**9)] == [
         0,
         0,
         1,
@@ -173,9 +173,9 @@ def test_qualified_is_the_highest_tier_reached() -> None:
         2,
         3,
     ]
-    assert rules.qualified(TierConfig(), Decimal(1000)) == 0
+    assert credit.qualified(TierConfig(), Decimal(1000)) == 0
     spend = replace(ROLLING, metric=Metric.SPEND)
-    assert rules.qualified(spend, Decimal("99.99")) == 0
+    assert credit.qualified(spend, Decimal("99.99")) == 0
 
 
 # ---- orders ----------------------------------------------------------------------------------
@@ -197,18 +197,18 @@ def test_an_order_that_skips_tiers_passes_through_each_with_its_bonus() -> None:
     assert state.bonuses == {"SILVER", "GOLD", "PLATINUM"}
     assert state.valid_until == t(2027, 3, 1)
     assert state.review_at == t(2027, 3, 31)
-    assert rules.multiplier(state, ROLLING) == 2
+    assert credit.multiplier(state, ROLLING) == 2
 
 
 def test_an_order_below_the_next_threshold_changes_no_tier() -> None:
     now = t(2026, 3, 1)
     state, steps = rules.on_order(TierState(), ROLLING, at(now), now.date(), pts(99))
     assert (state.code, steps, state.review_at) == (None, [], None)
-    assert rules.value(state, ROLLING, now) == 99
+    assert credit.value(state, ROLLING, now) == 99
     # Without tiers the credit is still kept: tiers configured later count it.
     state, steps = rules.on_order(TierState(), TierConfig(), at(now), now.date(), pts(600))
     assert (state.code, steps) == (None, [])
-    assert rules.value(state, ROLLING, now) == 600
+    assert credit.value(state, ROLLING, now) == 600
 
 
 def test_an_entry_bonus_is_granted_once_per_tier_ever() -> None:
@@ -226,11 +226,11 @@ def test_an_entry_bonus_is_granted_once_per_tier_ever() -> None:
 
 def test_the_multiplier_is_the_held_tiers() -> None:
     now = t(2026, 3, 1)
-    assert rules.multiplier(TierState(), ROLLING) == 1
-    assert rules.multiplier(TierState(), TierConfig()) == 1
+    assert credit.multiplier(TierState(), ROLLING) == 1
+    assert credit.multiplier(TierState(), TierConfig()) == 1
     state = buy(TierState(), ROLLING, now, 600)
-    assert rules.multiplier(state, ROLLING) == Decimal("1.5")
-    gold = rules.earning(EarningRule(), Money(Decimal("101.99"), "EUR"), Decimal("1.25"))
+    assert credit.multiplier(state, ROLLING) == Decimal("1.5")
+    gold = credit.earning(EarningRule(), Money(Decimal("101.99"), "EUR"), Decimal("1.25"))
     assert (gold.base, gold.multiplier, gold.points) == (101, Decimal("1.25"), 126)
 
 
@@ -239,7 +239,7 @@ def test_an_order_a_few_minutes_ahead_of_the_clock_upgrades_at_once() -> None:
     state, steps = rules.on_order(TierState(), ROLLING, at(now), date(2026, 3, 2), pts(600))
     assert state.code == "GOLD"
     assert len(steps) == 2
-    assert rules.value(state, ROLLING, now) == 600
+    assert credit.value(state, ROLLING, now) == 600
 
 
 # ---- refunds ---------------------------------------------------------------------------------
@@ -408,7 +408,7 @@ def test_an_early_review_not_made_good_goes_down_at_once() -> None:
     due = now + 31 * DAY
     reviewed, steps = rules.review(state, ROLLING, at(due))
     assert [s.change.to_code for s in steps] == ["SILVER"]
-    assert (reviewed.valid_until, reviewed.review_at) == (rules.year_after(due), t(2027, 5, 1))
+    assert (reviewed.valid_until, reviewed.review_at) == (credit.year_after(due), t(2027, 5, 1))
 
 
 def test_a_tier_set_by_hand_holds_until_its_end_then_is_reviewed() -> None:
@@ -425,7 +425,7 @@ def test_a_tier_set_by_hand_holds_until_its_end_then_is_reviewed() -> None:
     )
     assert (state.valid_until, state.review_at) == (manual.until, manual.until)
     assert state.manual == manual
-    assert rules.multiplier(state, ROLLING) == 2
+    assert credit.multiplier(state, ROLLING) == 2
     # A review due before the end (an older review date) waits for the end.
     early = replace(state, review_at=now + 10 * DAY)
     assert rules.review(early, ROLLING, at(now + 20 * DAY)) == (state, [])
@@ -433,7 +433,7 @@ def test_a_tier_set_by_hand_holds_until_its_end_then_is_reviewed() -> None:
     reviewed, steps = rules.review(state, ROLLING, at(manual.until))
     assert [(s.change.from_code, s.change.to_code) for s in steps] == [("PLATINUM", "GOLD")]
     assert reviewed.manual is None
-    assert reviewed.review_at == rules.year_after(manual.until) + 30 * DAY
+    assert reviewed.review_at == credit.year_after(manual.until) + 30 * DAY
 
 
 def test_a_lowered_threshold_upgrades_at_the_next_order_or_review() -> None:
@@ -450,7 +450,7 @@ def test_a_lowered_threshold_upgrades_at_the_next_order_or_review() -> None:
     assert [(s.change.from_code, s.change.to_code, s.change.reason) for s in steps] == [
         ("SILVER", "GOLD", ChangeReason.QUALIFIED)
     ]
-    assert (reviewed.code, reviewed.valid_until) == ("GOLD", rules.year_after(state.review_at))
+    assert (reviewed.code, reviewed.valid_until) == ("GOLD", credit.year_after(state.review_at))
 
 
 def test_a_raised_threshold_never_downgrades_before_the_review() -> None:
@@ -522,8 +522,8 @@ def test_a_tier_held_for_life_gets_a_review_date_once_the_window_changes() -> No
     state = buy(state, ROLLING, later, 10)
     assert state.code == "GOLD"  # never downgraded by the change itself
     assert (state.valid_until, state.review_at) == (
-        rules.year_after(later),
-        rules.year_after(later) + 30 * DAY,
+        credit.year_after(later),
+        credit.year_after(later) + 30 * DAY,
     )
 
 
@@ -614,9 +614,9 @@ def test_progress_at_both_ends_of_the_ladder() -> None:
 def test_credit_older_than_keep_days_is_dropped() -> None:
     first = t(2026, 3, 1)
     state = buy(TierState(), ROLLING, first, 10)
-    kept = buy(state, ROLLING, first + rules.KEEP_DAYS * DAY, 10)
+    kept = buy(state, ROLLING, first + credit.KEEP_DAYS * DAY, 10)
     assert first.date() in kept.credits
-    dropped = buy(state, ROLLING, first + (rules.KEEP_DAYS + 1) * DAY, 10)
+    dropped = buy(state, ROLLING, first + (credit.KEEP_DAYS + 1) * DAY, 10)
     assert first.date() not in dropped.credits
     assert dropped.lifetime.points == 20
 
@@ -627,6 +627,6 @@ def test_the_member_items_tier_state_stays_bounded() -> None:
     for _ in range(5 * 365):
         state = buy(state, ROLLING, now, 1)
         now += DAY
-    assert len(state.credits) <= rules.KEEP_DAYS + 1
+    assert len(state.credits) <= credit.KEEP_DAYS + 1
     assert state.lifetime == Credit(5 * 365, 5 * 365, {"EUR": 5 * 365 * 100})
-    assert rules.value(state, ROLLING, now - DAY) == 365
+    assert credit.value(state, ROLLING, now - DAY) == 365

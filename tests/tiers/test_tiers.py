@@ -15,7 +15,7 @@ from api.points.model import EntryKind, RefundInput
 from api.program.model import SettingsChange
 from api.services import Services
 from api.stream import Change
-from api.tiers import rules
+from api.tiers import credit, rules
 from api.tiers.model import (
     ChangeReason,
     ConfigInput,
@@ -120,7 +120,7 @@ def test_a_full_refund_of_the_promoting_order_downgrades_at_review_after_grace(
     state = stored_member(member_id).tier
     config = read_config()
     now = services.program.current_time()
-    assert rules.value(state, config, now) == 80  # its credit is gone at once
+    assert credit.value(state, config, now) == 80  # its credit is gone at once
     assert tier_of(member_id) == "GOLD"  # but the tier waits for the review
     assert state.review_at == now + 30 * DAY  # brought forward to the end of grace
     assert stored_due_at(member_id) == state.review_at
@@ -319,13 +319,13 @@ def test_spend_and_orders_metrics_count_net_of_refunds(services: Services, membe
     order(services, "o-2", "25.00", currency="USD")  # another currency: not SPEND in EUR
     config = read_config()
     now = services.program.current_time()
-    assert rules.value(stored_member(member_id).tier, config, now) == Decimal("99.99")
+    assert credit.value(stored_member(member_id).tier, config, now) == Decimal("99.99")
     services.refunds.refund_order(SERVICE, RefundInput("r-1", "o-1", Decimal("9.99"), "EUR"))
-    assert rules.value(stored_member(member_id).tier, config, now) == Decimal("90.00")
+    assert credit.value(stored_member(member_id).tier, config, now) == Decimal("90.00")
     orders = replace(config, metric=Metric.ORDERS)
-    assert rules.value(stored_member(member_id).tier, orders, now) == 2
+    assert credit.value(stored_member(member_id).tier, orders, now) == 2
     services.refunds.refund_order(SERVICE, RefundInput("r-2", "o-2", Decimal("25"), "USD"))
-    assert rules.value(stored_member(member_id).tier, orders, now) == 1  # fully refunded
+    assert credit.value(stored_member(member_id).tier, orders, now) == 1  # fully refunded
 
 
 def test_the_earn_preview_reads_once_and_writes_nothing(services: Services, member_id: str) -> None:
