@@ -38,6 +38,9 @@ class Permission(StrEnum):
     UPDATE_TIERS = "update_tiers"
     SET_MEMBER_TIER = "set_member_tier"
     READ_TIER_STATS = "read_tier_stats"
+    MANAGE_PROMOTIONS = "manage_promotions"
+    EVALUATE_OWN_CART = "evaluate_own_cart"  # and reserve, release: a member's own checkout
+    CHECKOUT_ANY_CART = "checkout_any_cart"  # the shop backend's checkout, any member
 
 
 # The whole authorization policy; tests/graphql/test_authorization.py walks every cell.
@@ -48,6 +51,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.UPDATE_OWN_PROFILE,
             Permission.REDEEM_OWN_POINTS,
             Permission.READ_TIERS,
+            Permission.EVALUATE_OWN_CART,
         }
     ),
     Role.SERVICE: frozenset(
@@ -60,6 +64,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.REDEEM_ANY_POINTS,
             Permission.READ_PROGRAM,
             Permission.READ_TIERS,
+            Permission.CHECKOUT_ANY_CART,
         }
     ),
     Role.ADMIN: frozenset(
@@ -74,6 +79,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.UPDATE_TIERS,
             Permission.SET_MEMBER_TIER,
             Permission.READ_TIER_STATS,
+            Permission.MANAGE_PROMOTIONS,
+            Permission.CHECKOUT_ANY_CART,
         }
     ),
 }

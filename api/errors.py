@@ -11,6 +11,8 @@ class ErrorCode(StrEnum):
     CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
     MEMBER_NOT_FOUND = "MEMBER_NOT_FOUND"
     ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
+    NOT_FOUND = "NOT_FOUND"
+    RESERVATION_EXPIRED = "RESERVATION_EXPIRED"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"
     REFUND_EXCEEDS_ORDER = "REFUND_EXCEEDS_ORDER"
@@ -56,6 +58,24 @@ class OrderNotFound(DomainError):
 
     def __init__(self) -> None:
         super().__init__("No order with that id.")
+
+
+class NotFound(DomainError):
+    code = ErrorCode.NOT_FOUND
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"No {what} with that id.")
+        self.what = what
+
+
+class ReservationExpired(DomainError):
+    code = ErrorCode.RESERVATION_EXPIRED
+
+    def __init__(self, status: str) -> None:
+        super().__init__(
+            f"This reservation is {status}: reserve the cart again (its promotions may have "
+            "changed meanwhile)."
+        )
 
 
 class IdempotencyConflict(DomainError):

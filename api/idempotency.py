@@ -26,7 +26,7 @@ from api.clock import Clock
 from api.errors import IdempotencyConflict
 from api.store.base import Key, RecordItem, TableItem
 from api.store.reads import Snapshot, get
-from api.store.tx import Cancelled, Retry, Transaction, with_retries
+from api.store.tx import Add, Cancelled, Retry, Transaction, with_retries
 
 R = TypeVar("R")
 
@@ -48,18 +48,21 @@ class Plan(Generic[R]):
     result: R
     new: Sequence[TableItem] = ()  # written only if absent: entries, records, new objects
     changed: Sequence[TableItem] = ()  # written under the version they were read at
-    added: Sequence[tuple[TableItem, str, int]] = ()  # counters: (item, attribute, delta)
+    added: Sequence[Add] = ()  # counters, each under its own condition
+    deleted: Sequence[TableItem] = ()  # under the version they were read at
     on_commit: Callable[[], None] = field(default=_nothing)  # metrics: once, after the write
 
     def commit(self) -> R:
-        if self.new or self.changed or self.added:
+        if self.new or self.changed or self.added or self.deleted:
             tx = Transaction()
             for item in self.new:
                 tx.put_new(item)
             for item in self.changed:
                 tx.put(item)
-            for item, attribute, delta in self.added:
-                tx.add(item, attribute, delta)
+            for add in self.added:
+                tx.add(add)
+            for item in self.deleted:
+                tx.delete(item)
             tx.commit()
         self.on_commit()
         return self.result

@@ -15,6 +15,9 @@ from api.points.orders import OrderService
 from api.points.refunds import RefundService
 from api.points.spending import SpendingService
 from api.program.service import ProgramService
+from api.promotions import reactions as promotion_reactions
+from api.promotions.admin import Catalog, PromotionAdmin
+from api.promotions.checkout import CheckoutService
 from api.store.binding import bind
 from api.stream import Reactions
 from api.tiers import reactions as tier_reactions
@@ -33,6 +36,8 @@ class Services:
     spending: SpendingService
     maintenance: MaintenanceService
     tiers: TierService
+    promotions: PromotionAdmin
+    checkout: CheckoutService
     reactions: Reactions  # to the table's stream
 
 
@@ -40,6 +45,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     bind(config)  # after the imports above: every domain's item types are defined
     program = ProgramService(config, clock)
+    catalog = Catalog(clock)  # live promotions, cached per container
     return Services(
         config=config,
         clock=clock,
@@ -51,5 +57,10 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         spending=SpendingService(config, clock, program),
         maintenance=MaintenanceService(clock, program, config.maintenance_workers),
         tiers=TierService(clock, program),
-        reactions=Reactions([tier_reactions.count_members(clock)]),
+        promotions=PromotionAdmin(clock, program, catalog),
+        checkout=CheckoutService(clock, program, catalog),
+        # One line per domain that reacts to the table's stream.
+        reactions=Reactions(
+            [tier_reactions.count_members(clock), promotion_reactions.generate_codes(clock)]
+        ),
     )

@@ -21,6 +21,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -35,8 +36,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.clock import SystemClock
 from api.config import Config, Stage
-from api.services import build_services
+from api.services import Services, build_services
 from local.demo import DEMO_MEMBER, seed
+from local.stream import TableStream, pump
 from local.table import create_table
 from local.tokens import TOKEN_LIFETIME, demo_tokens, local_authenticator, token
 from schema.app import GRAPHQL_PATH, create_app
@@ -293,11 +295,15 @@ def start_embedded_dynamodb() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def prepare(config: Config) -> None:
-    """Create the table (from infra/table.yml) unless it exists."""
-    client = boto3.client(
+def dynamodb_client(config: Config) -> Any:
+    return boto3.client(
         "dynamodb", endpoint_url=config.dynamodb_endpoint, region_name=config.region
     )
+
+
+def prepare(config: Config) -> None:
+    """Create the table (from infra/table.yml) unless it exists."""
+    client = dynamodb_client(config)
     if config.table_name not in client.list_tables()["TableNames"]:
         create_table(client, config.table_name)
 
@@ -377,6 +383,15 @@ Try:
 Requests (Ctrl-C stops the server; the data is in memory):"""
 
 
+def every_minute(services: Services, stop: threading.Event) -> None:
+    """What EventBridge runs every few minutes in AWS: expired reservations released."""
+    while not stop.wait(60):
+        try:
+            services.checkout.expire_due()
+        except Exception:
+            logging.getLogger(__name__).exception("Releasing expired reservations failed")
+
+
 def serve() -> None:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch here
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
@@ -402,12 +417,23 @@ def serve() -> None:
     prepare(config)
     clock = SystemClock()
     services = build_services(config, clock)
+    # The table's stream and the schedules, as AWS runs them: reactions (members per tier,
+    # code batches) and the release of expired reservations.
+    stop = threading.Event()
+    stream = TableStream(dynamodb_client(config), config.table_name, endpoint)
+    threading.Thread(
+        target=pump, args=(stream, services.reactions.dispatch, stop), daemon=True
+    ).start()
+    threading.Thread(target=every_minute, args=(services, stop), daemon=True).start()
     seed(services)
     app = local_server(create_app(services, local_authenticator(config)), config)
     url = f"http://127.0.0.1:{port}{GRAPHQL_PATH}"
     print(banner(config, url, endpoint, embedded, demo_tokens(config, clock)), flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    finally:
+        stop.set()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -94,6 +94,18 @@ class OrderNotFound(UserError):
     pass
 
 
+@user_error(errors.NotFound)
+@strawberry.type(description="Nothing with that id.")
+class NotFound(UserError):
+    pass
+
+
+@user_error(errors.ReservationExpired)
+@strawberry.type(description="The reservation was released or expired: reserve again.")
+class ReservationExpired(UserError):
+    pass
+
+
 @user_error(errors.IdempotencyConflict)
 @strawberry.type(description="The key was used before with a different request.")
 class IdempotencyConflict(UserError):

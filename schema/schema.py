@@ -61,11 +61,17 @@ from schema.points.mutations import PointsMutation
 from schema.points.queries import PointsQuery
 from schema.program.mutations import ProgramMutation
 from schema.program.queries import ProgramQuery
+from schema.promotions.mutations import PromotionMutation
+from schema.promotions.queries import PromotionQuery
 from schema.tiers.mutations import TierMutation
 from schema.tiers.queries import TierQuery
 
-Query = merge_types("Query", (MemberQuery, PointsQuery, ProgramQuery, TierQuery))
-Mutation = merge_types("Mutation", (MemberMutation, PointsMutation, ProgramMutation, TierMutation))
+# One line each per domain: its Query and Mutation roots.
+Query = merge_types("Query", (MemberQuery, PointsQuery, ProgramQuery, TierQuery, PromotionQuery))
+Mutation = merge_types(
+    "Mutation",
+    (MemberMutation, PointsMutation, ProgramMutation, TierMutation, PromotionMutation),
+)
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30

@@ -4,17 +4,14 @@ the event source mapping delivers them, redeliveries and retries included."""
 
 from __future__ import annotations
 
-import base64
 import importlib
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
 from decimal import Decimal
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 
 from api.observability import metrics
@@ -23,12 +20,9 @@ from api.services import Services
 from api.store.base import TableItem
 from api.stream import Change, Reactions
 from api.tiers.model import ConfigInput, DowngradePolicy, Metric, TierInput, Window
+from local.stream import Record, TableStream, stream_event
 from tests.support import ADMIN, FakeLambdaContext, count_requests, enroll, order, redeem
 
-Record = dict[str, Any]
-# botocore sends stream calls that name a stream ARN to an account endpoint
-# (<account>.streams-ddb...) that moto does not serve; its classic endpoint works.
-STREAMS_ENDPOINT = "https://streams.dynamodb.us-east-1.amazonaws.com"
 CONTEXT = FakeLambdaContext(
     function_name="loyalty-api-dev-stream",
     memory_limit_in_mb=512,
@@ -42,69 +36,6 @@ LADDER = [
 
 
 # ---- the stream as Lambda delivers it ---------------------------------------------------
-
-
-class TableStream:
-    """The table's stream in moto: each read returns the records written since the last,
-    oldest first, as Lambda puts them in its events."""
-
-    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
-        table = dynamodb_client.describe_table(TableName=table_name)["Table"]
-        self.arn: str = table["LatestStreamArn"]
-        self._client = boto3.client(
-            "dynamodbstreams", region_name="us-east-1", endpoint_url=STREAMS_ENDPOINT
-        )
-        self._last = -1
-
-    def read(self) -> list[Record]:
-        # A fresh iterator each time: moto replaces the table (and its shard) when it rolls
-        # back a cancelled transaction, which an older iterator would not see.
-        [shard] = self._client.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
-        iterator = self._client.get_shard_iterator(
-            StreamArn=self.arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        found: list[Record] = []
-        while True:
-            page = self._client.get_records(ShardIterator=iterator, Limit=1000)
-            if not page["Records"]:
-                break
-            found += page["Records"]
-            iterator = page["NextShardIterator"]
-        fresh = [r for r in found if int(r["dynamodb"]["SequenceNumber"]) > self._last]
-        if fresh:
-            self._last = int(fresh[-1]["dynamodb"]["SequenceNumber"])
-        return [_as_lambda_json({**r, "eventSourceARN": self.arn}) for r in _one_per_write(fresh)]
-
-
-def _one_per_write(records: list[Record]) -> list[Record]:
-    """Without moto's extra record for an UpdateItem that creates its item: an INSERT of the
-    bare keys just before the INSERT of the whole item. DynamoDB records one change."""
-    kept = []
-    for n, record in enumerate(records):
-        changes = record["dynamodb"]
-        bare = record["eventName"] == "INSERT" and changes.get("NewImage") == changes["Keys"]
-        following = records[n + 1]["dynamodb"]["Keys"] if n + 1 < len(records) else None
-        if not (bare and following == changes["Keys"]):
-            kept.append(record)
-    return kept
-
-
-def _as_lambda_json(value: Any) -> Any:
-    """What Lambda's JSON event holds where boto3 parsed types: epoch seconds, base64."""
-    if isinstance(value, dict):
-        return {k: _as_lambda_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_as_lambda_json(v) for v in value]
-    if isinstance(value, datetime):
-        return int(value.timestamp())
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    return value
-
-
-def stream_event(records: list[Record]) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads(json.dumps({"Records": records}))
-    return event
 
 
 def item_type(record: Record) -> str | None:

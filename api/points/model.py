@@ -19,6 +19,8 @@ class EntryKind(StrEnum):
     ADJUST = "ADJUST"  # an admin's correction, + or -
     EXPIRE = "EXPIRE"  # lots that reached their expiry
     TIER_BONUS = "TIER_BONUS"  # a tier's entry bonus (a new lot)
+    PROMOTION = "PROMOTION"  # points a promotion gave an order (a new lot of the order)
+    RETURN = "RETURN"  # points a released reservation gave back (a new lot)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class Order:
     refunded: Money
     lot_id: str | None
     lines: tuple[OrderLine, ...] = ()
+    reservation_id: str | None = None  # the checkout reservation it committed
+    promotion_points: int = 0  # of points_earned, what its promotions gave
     base_points: int = 0  # before the tier multiplier: what counts towards tiers
     base_reversed: int = 0  # of those, taken back by refunds
     multiplier: Decimal = Decimal(1)
@@ -91,6 +95,7 @@ class OrderInput:
     member_id: str | None = None
     customer_id: str | None = None
     lines: Sequence[OrderLine] = ()
+    reservation_id: str | None = None  # a reservation of reserveCart, committed by the order
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from api import validation as v
 from api.auth import Permission, Principal
@@ -15,7 +16,9 @@ from api.observability import count
 from api.points import ledger, store
 from api.points.lots import Lot, LotStatus, credit
 from api.points.model import Entry, EntryKind, Order, OrderInput, OrderLine, OrderResult
+from api.program.model import ProgramSettings
 from api.program.service import ProgramService
+from api.promotions import commits
 from api.store.base import RecordItem
 from api.store.reads import Snapshot
 from api.tiers import rules as tier_rules
@@ -52,6 +55,7 @@ class OrderService:
                     "lines": [
                         [ln.sku, ln.quantity, str(ln.unit_price), ln.category] for ln in lines
                     ],
+                    "reservation": data.reservation_id,
                 }
             ),
             "orderId",
@@ -71,17 +75,8 @@ class OrderService:
             points = member.points
             lot = None
             if earned.points:
-                activates_at = placed_at + settings.return_window
-                validity = settings.lot_validity
-                lot = Lot(
-                    id=f"{member_id}-{seq}",
-                    points=earned.points,
-                    remaining=earned.points,
-                    activates_at=activates_at,
-                    expires_at=None if validity is None else activates_at + validity,
-                    status=LotStatus.PENDING if activates_at > now else LotStatus.ACTIVE,
-                    order_id=order_id,
-                )
+                lot = order_lot(f"{member_id}-{seq}", earned.points, placed_at, settings, now)
+                lot = replace(lot, order_id=order_id)
                 points = credit(points, lot)
             entry = Entry(
                 member_id=member_id,
@@ -105,17 +100,48 @@ class OrderService:
                 placed_at.date(),
                 order_credit(earned.base, total),
             )
-            points, bonuses = ledger.tier_bonuses(state, points, steps, seq + 1, actor.actor)
+            claimed = None
+            extra: list[Entry] = []
+            if data.reservation_id is not None:
+                # Its promotions' points become this order's, in a lot of their own that
+                # activates with the order's (and refunds take back their share).
+                claimed = commits.claim(snapshot, data.reservation_id, member_id, order_id, now)
+                bonus = claimed.reservation.bonus_points
+                if bonus:
+                    promo_lot = order_lot(f"{member_id}-{seq + 1}", bonus, placed_at, settings, now)
+                    promo_lot = replace(promo_lot, order_id=order_id)
+                    points = credit(points, promo_lot)
+                    names = [a.name for a in claimed.reservation.evaluation.applied if a.points]
+                    extra.append(
+                        Entry(
+                            member_id=member_id,
+                            seq=seq + 1,
+                            kind=EntryKind.PROMOTION,
+                            points=bonus,
+                            balance_after=points.balance,
+                            created_at=now,
+                            actor=actor.actor,
+                            order_id=order_id,
+                            reference=claimed.reservation.id,
+                            reason=", ".join(names),
+                            lot=promo_lot,
+                        )
+                    )
+            points, bonuses = ledger.tier_bonuses(
+                state, points, steps, seq + 1 + len(extra), actor.actor
+            )
             order = Order(
                 order_id=order_id,
                 member_id=member_id,
                 total=total,
                 placed_at=placed_at,
-                points_earned=earned.points,
+                points_earned=earned.points + sum(e.points for e in extra),
                 points_reversed=0,
                 refunded=Money(total.amount * 0, total.currency),
                 lot_id=None if lot is None else lot.id,
                 lines=tuple(lines),
+                reservation_id=None if claimed is None else claimed.reservation.id,
+                promotion_points=sum(e.points for e in extra),
                 base_points=earned.base,
                 multiplier=earned.multiplier,
                 entry_seq=seq,
@@ -128,7 +154,7 @@ class OrderService:
                 count("PointsEarned", earned.points)
                 count("TierUpgrades", len(steps))
 
-            entries = [entry, *bonuses]
+            entries = [entry, *extra, *bonuses]
             return Plan(
                 OrderResult(store.order_as_written(order), entry),
                 new=[
@@ -136,11 +162,17 @@ class OrderService:
                     *(store.entry_to_item(e) for e in entries),
                     *ledger.tier_items(steps),
                 ],
-                changed=[ledger.member_item(state, points, entries, tier)],
+                changed=[
+                    ledger.member_item(state, points, entries, tier),
+                    *([] if claimed is None else [claimed.write]),
+                ],
                 on_commit=on_commit,
             )
 
-        return keyed_write(self._clock, keyed, ledger.reads(member_id), decide, _replay_order)
+        reads = ledger.reads(member_id)
+        if data.reservation_id is not None:
+            reads.append(commits.reservation_key(data.reservation_id))
+        return keyed_write(self._clock, keyed, reads, decide, _replay_order)
 
     def get_order(self, actor: Principal, order_id: str) -> Order | None:
         """An order as recorded: what it earned, what refunds took back, what is refundable."""
@@ -152,6 +184,23 @@ def _replay_order(record: RecordItem) -> OrderResult:
     assert isinstance(record, store.OrderItem)
     order = store.order_from_item(record)
     return OrderResult(order, store.get_entry(order.member_id, order.entry_seq))
+
+
+def order_lot(
+    lot_id: str, points: int, placed_at: datetime, settings: ProgramSettings, now: datetime
+) -> Lot:
+    """Points of an order: pending through its return window, then valid as the program
+    says."""
+    activates_at = placed_at + settings.return_window
+    validity = settings.lot_validity
+    return Lot(
+        id=lot_id,
+        points=points,
+        remaining=points,
+        activates_at=activates_at,
+        expires_at=None if validity is None else activates_at + validity,
+        status=LotStatus.PENDING if activates_at > now else LotStatus.ACTIVE,
+    )
 
 
 def check_lines(lines: Sequence[OrderLine], currency: str) -> list[OrderLine]:

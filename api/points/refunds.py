@@ -18,6 +18,7 @@ from api.points.lots import claw_back
 from api.points.model import Entry, EntryKind, Order, RefundInput
 from api.program.model import NegativeBalancePolicy
 from api.program.service import ProgramService
+from api.promotions import commits
 from api.store.base import RecordItem
 from api.store.reads import Snapshot
 from api.store.records import IdempotencyItem, record_key
@@ -65,9 +66,11 @@ class RefundService:
                 raise RefundExceedsOrder(str(total - refunded), order.total.currency)
             # The order names its member: read once it is known (a second round trip only
             # for refunds, which are rare next to orders and reads).
-            state = ledger.state(
-                Snapshot(ledger.reads(order.member_id)), order.member_id, self._program
-            )
+            second = ledger.reads(order.member_id)
+            if order.reservation_id is not None:
+                second.append(commits.reservation_key(order.reservation_id))
+            member_snapshot = Snapshot(second)
+            state = ledger.state(member_snapshot, order.member_id, self._program)
             refunded_after = refunded + amount.amount
             reversed_after = reversed_share(order.points_earned, total, refunded_after)
             # The order's qualifying credit, taken back the same way, on the day it counted.
@@ -110,6 +113,12 @@ class RefundService:
                 base_reversed=base_reversed,
             )
 
+            # A full refund gives back the uses and budget its checkout reservation held.
+            returned = None
+            full = refunded_after == total
+            if full and order.reservation_id and state.settings.refund_returns_promotions:
+                returned = commits.give_back(member_snapshot, order.reservation_id, state.now)
+
             def on_commit() -> None:
                 count("PointsClawedBack", clawback.debited)
                 count("ClawbackShortfall", clawback.shortfall)
@@ -125,7 +134,9 @@ class RefundService:
                 changed=[
                     store.order_to_item(changed_order),
                     ledger.member_item(state, clawback.state, [entry], tier),
+                    *([] if returned is None else [returned.write]),
                 ],
+                added=[] if returned is None else returned.adds,
                 on_commit=on_commit,
             )
 

@@ -89,6 +89,8 @@ class OrderItem(RecordItem, discriminator="order"):
     entry_seq = IntegerAttribute()
     refunded = UnicodeAttribute()
     points_reversed = IntegerAttribute(default=0)
+    reservation_id = UnicodeAttribute(null=True)
+    promotion_points = IntegerAttribute(default=0)
     base_points = IntegerAttribute(null=True)  # absent on orders recorded before tiers
     base_reversed = IntegerAttribute(default=0)
     multiplier = UnicodeAttribute(default="1")
@@ -163,6 +165,8 @@ def order_from_item(item: OrderItem) -> Order:
             OrderLine(line.sku, line.quantity, Decimal(line.unit_price), line.category)
             for line in item.lines
         ),
+        reservation_id=item.reservation_id,
+        promotion_points=item.promotion_points,
         base_points=item.points_earned if item.base_points is None else item.base_points,
         base_reversed=item.base_reversed,
         multiplier=Decimal(item.multiplier),
@@ -196,6 +200,8 @@ def order_to_item(order: Order) -> OrderItem:
         entry_seq=order.entry_seq,
         refunded=str(order.refunded.amount),
         points_reversed=order.points_reversed,
+        reservation_id=order.reservation_id,
+        promotion_points=order.promotion_points,
         base_points=order.base_points,
         base_reversed=order.base_reversed,
         multiplier=str(order.multiplier),

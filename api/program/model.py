@@ -61,6 +61,8 @@ class ProgramSettings:
     return_window_days: int = 14
     lot_validity_days: int | None = 365
     negative_balance_policy: NegativeBalancePolicy = NegativeBalancePolicy.ALLOW_NEGATIVE
+    reservation_minutes: int = 30  # a checkout reservation holds its promotions this long
+    refund_returns_promotions: bool = True  # a full refund gives back uses and budget
     clock_offset: timedelta = timedelta(0)
     updated_at: datetime | None = None
     version: int | None = None  # None: never saved, the defaults apply
@@ -88,6 +90,8 @@ class SettingsChange:
     lot_validity_days: int | None = None
     lots_never_expire: bool = False
     negative_balance_policy: NegativeBalancePolicy | None = None
+    reservation_minutes: int | None = None
+    refund_returns_promotions: bool | None = None
 
 
 def _bounded(field_name: str, value: int, low: int, high: int) -> int:
@@ -157,4 +161,9 @@ def apply_change(settings: ProgramSettings, change: SettingsChange) -> ProgramSe
         )
     if change.negative_balance_policy is not None:
         new = replace(new, negative_balance_policy=change.negative_balance_policy)
+    if change.reservation_minutes is not None:
+        minutes = _bounded("reservationMinutes", change.reservation_minutes, 1, 1440)
+        new = replace(new, reservation_minutes=minutes)
+    if change.refund_returns_promotions is not None:
+        new = replace(new, refund_returns_promotions=change.refund_returns_promotions)
     return new

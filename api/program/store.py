@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
@@ -28,6 +29,8 @@ class ProgramItem(TableItem, discriminator="program"):
     return_window_days = IntegerAttribute()
     lot_validity_days = IntegerAttribute(null=True)
     negative_balance = UnicodeAttribute()
+    reservation_minutes = IntegerAttribute(default=30)
+    refund_returns_promotions = BooleanAttribute(default=True)
     clock_offset_seconds = IntegerAttribute(default=0)
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -47,6 +50,8 @@ def settings_from_item(item: ProgramItem | None) -> ProgramSettings:
         return_window_days=item.return_window_days,
         lot_validity_days=None if item.lot_validity_days is None else item.lot_validity_days,
         negative_balance_policy=NegativeBalancePolicy(item.negative_balance),
+        reservation_minutes=item.reservation_minutes,
+        refund_returns_promotions=item.refund_returns_promotions,
         clock_offset=timedelta(seconds=item.clock_offset_seconds),
         updated_at=item.updated_at,
         version=item.version,
@@ -65,6 +70,8 @@ def settings_to_item(settings: ProgramSettings, now: datetime) -> ProgramItem:
         return_window_days=settings.return_window_days,
         lot_validity_days=settings.lot_validity_days,
         negative_balance=settings.negative_balance_policy.value,
+        reservation_minutes=settings.reservation_minutes,
+        refund_returns_promotions=settings.refund_returns_promotions,
         clock_offset_seconds=int(settings.clock_offset.total_seconds()),
         updated_at=now,
     )

@@ -54,15 +54,26 @@ def query(pk: str, condition: Condition, *, limit: int, descending: bool) -> lis
     return [load(raw) for raw in response.get("Items", ())]
 
 
+BATCH_KEYS = 100  # BatchGetItem's limit
+
+
 def get_many(keys: Iterable[Key]) -> dict[Key, TableItem]:
-    """One strongly consistent GetItem for one key, BatchGetItem for several (again for any
-    keys DynamoDB left unprocessed)."""
+    """One strongly consistent GetItem for one key, BatchGetItem for several (one per 100
+    keys, and again for any keys DynamoDB left unprocessed)."""
     connection = TableItem._get_connection()
     unique = list(dict.fromkeys(keys))
     if len(unique) == 1:
         raw = connection.get_item(*unique[0], consistent_read=True).get("Item")
         return {} if raw is None else {unique[0]: load(raw)}
-    pending: Sequence[Any] = [{"pk": pk, "sk": sk} for pk, sk in unique]
+    found: dict[Key, TableItem] = {}
+    for start in range(0, len(unique), BATCH_KEYS):
+        found.update(_batch(unique[start : start + BATCH_KEYS]))
+    return found
+
+
+def _batch(keys: Sequence[Key]) -> dict[Key, TableItem]:
+    connection = TableItem._get_connection()
+    pending: Sequence[Any] = [{"pk": pk, "sk": sk} for pk, sk in keys]
     found: dict[Key, TableItem] = {}
     while pending:
         response = connection.batch_get_item(pending, consistent_read=True)

@@ -7,7 +7,8 @@ of the calls, so cancellation reasons are mapped back to item keys here, not by 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TypeVar
 
 from pynamodb.exceptions import TransactWriteError
@@ -40,11 +41,22 @@ class Cancelled(Exception):
         self.reasons = reasons
 
 
+@dataclass(frozen=True)
+class Add:
+    """Add to number attributes of the item with this key (created if absent), under an
+    optional condition: for counters, which many writers change without reading."""
+
+    item: TableItem
+    deltas: Mapping[str, int]
+    condition: Condition | None = None
+
+
 class Transaction:
     def __init__(self) -> None:
         self._puts: list[TableItem] = []
         self._conditions: list[Condition | None] = []
-        self._adds: list[tuple[TableItem, str, int]] = []
+        self._adds: list[Add] = []
+        self._deletes: list[TableItem] = []
 
     def put(self, item: TableItem, condition: Condition | None = None) -> None:
         """Put the whole item; versioned items also get PynamoDB's version condition."""
@@ -54,23 +66,32 @@ class Transaction:
     def put_new(self, item: TableItem) -> None:
         self.put(item, TableItem.pk.does_not_exist())
 
-    def add(self, item: TableItem, attribute: str, delta: int) -> None:
-        """Add to a number attribute of the item with this key (created if absent): for
-        counters, which many writers change without reading."""
-        self._adds.append((item, attribute, delta))
+    def add(self, add: Add) -> None:
+        self._adds.append(add)
+
+    def delete(self, item: TableItem) -> None:
+        """Delete the item, under its version if it has one."""
+        self._deletes.append(item)
 
     def commit(self) -> None:
         """Raises Cancelled (a condition failed) or Retry (a concurrent transaction)."""
         try:
             with TransactWrite(connection=TableItem._get_connection().connection) as tx:
+                for item in self._deletes:
+                    tx.delete(item)
                 for item, condition in zip(self._puts, self._conditions, strict=True):
                     tx.save(item, condition=condition)
-                for item, attribute, delta in self._adds:
-                    model = type(item)
+                for add in self._adds:
+                    model = type(add.item)
+                    actions = [getattr(model, name).add(d) for name, d in add.deltas.items()]
                     # The discriminator too: an item this creates must load as its type.
-                    actions = [getattr(model, attribute).add(delta), model.type.set(model)]
-                    tx.update(item, actions=actions)
+                    actions.append(model.type.set(model))
+                    tx.update(add.item, actions=actions, condition=add.condition)
         except TransactWriteError as exc:
+            response = getattr(exc.cause, "response", None)
+            if response is None:
+                # No answer (a timeout): the outcome is unknown, and a retry reads again.
+                raise Retry() from exc
             if exc.cause_response_code != "TransactionCanceledException":
                 if exc.cause_response_code in (
                     "TransactionConflictException",
@@ -78,8 +99,9 @@ class Transaction:
                 ):
                     raise Retry() from exc
                 raise
-            # PynamoDB sends puts, then updates, each in call order: map reasons back by key.
-            items = [*self._puts, *(item for item, _, _ in self._adds)]
+            # PynamoDB sends deletes, puts, then updates, each in call order: map reasons
+            # back by key.
+            items = [*self._deletes, *self._puts, *(add.item for add in self._adds)]
             codes = {
                 item.key: reason.code
                 for item, reason in zip(items, exc.cancellation_reasons, strict=True)

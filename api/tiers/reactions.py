@@ -9,6 +9,7 @@ from __future__ import annotations
 from api.clock import Clock
 from api.idempotency import Plan
 from api.members.store import member_in
+from api.store.tx import Add
 from api.stream import Change, Reaction, once
 from api.tiers import store
 
@@ -25,7 +26,7 @@ def count_members(clock: Clock) -> Reaction:
                 added.append((tier_change.from_code, -1))
         if added:
             plan = Plan(
-                None, added=[(store.count_item(code), "total", delta) for code, delta in added]
+                None, added=[Add(store.count_item(code), {"total": delta}) for code, delta in added]
             )
             once(clock, change, "tiers.count_members", plan)
 

@@ -12,6 +12,7 @@ from api.members.model import Channel
 from api.members.view import MemberView
 from schema.context import Info
 from schema.points.types import Points
+from schema.promotions.types import PromotionOffer
 from schema.tiers.types import MemberTier
 
 strawberry.enum(Channel)
@@ -40,6 +41,14 @@ class Member:
     updated_at: datetime
     points: Points
     tier: MemberTier = strawberry.field(description="Tier, progress and tier history.")
+
+    @strawberry.field(
+        description="The automatic promotions open to them now, or soon (early access)."
+    )
+    def promotions(self, info: Info) -> list[PromotionOffer]:
+        ctx = info.context
+        offers = ctx.services.checkout.offers(ctx.principal, str(self.id))
+        return [PromotionOffer.from_domain(o) for o in offers]
 
     @classmethod
     def fresh(cls, info: Info, member: model.Member) -> Member:

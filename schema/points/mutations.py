@@ -17,8 +17,10 @@ from schema.errors import (
     InsufficientPoints,
     InvalidInput,
     MemberNotFound,
+    NotFound,
     OrderNotFound,
     RefundExceedsOrder,
+    ReservationExpired,
     mutation,
 )
 from schema.points.types import Order, PointsEntry
@@ -40,6 +42,11 @@ class RecordOrderInput:
     member_id: strawberry.ID | None = None
     customer_id: str | None = None
     lines: list[OrderLineInput] | None = None
+    reservation_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The reservation of reserveCart this order completes: its promotions' "
+        "points become the order's, and what it held is used.",
+    )
 
     def to_domain(self) -> model.OrderInput:
         return model.OrderInput(
@@ -53,6 +60,7 @@ class RecordOrderInput:
                 model.OrderLine(ln.sku, ln.quantity, ln.unit_price, ln.category)
                 for ln in self.lines or []
             ],
+            reservation_id=self.reservation_id,
         )
 
 
@@ -132,7 +140,13 @@ class PointsAdjusted:
 
 
 RecordOrderResult = Annotated[
-    OrderRecorded | InvalidInput | MemberNotFound | IdempotencyConflict | ConcurrentUpdate,
+    OrderRecorded
+    | InvalidInput
+    | MemberNotFound
+    | NotFound
+    | ReservationExpired
+    | IdempotencyConflict
+    | ConcurrentUpdate,
     strawberry.union("RecordOrderResult"),
 ]
 RefundOrderResult = Annotated[

@@ -33,6 +33,12 @@ class UpdateProgramInput:
         default=strawberry.UNSET, description="null: lots never expire."
     )
     negative_balance_policy: model.NegativeBalancePolicy | None = None
+    reservation_minutes: int | None = strawberry.field(
+        default=None, description="How long a checkout reservation holds its promotions."
+    )
+    refund_returns_promotions: bool | None = strawberry.field(
+        default=None, description="Whether a full refund gives back promotion uses and budget."
+    )
 
     def to_domain(self) -> model.SettingsChange:
         rule = self.earning_rule or EarningRuleInput()
@@ -51,6 +57,8 @@ class UpdateProgramInput:
             else self.lot_validity_days,
             lots_never_expire=self.lot_validity_days is None,
             negative_balance_policy=self.negative_balance_policy,
+            reservation_minutes=self.reservation_minutes,
+            refund_returns_promotions=self.refund_returns_promotions,
         )
 
 
@@ -115,6 +123,7 @@ class ProgramMutation:
             ctx.principal, input.seconds, days=input.days, hours=input.hours
         )
         report = ctx.services.maintenance.run()
+        ctx.services.checkout.expire_due()
         return TestClockAdvanced(
             test_clock=TestClock(
                 now=report.now, offset_seconds=int(settings.clock_offset.total_seconds())

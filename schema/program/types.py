@@ -50,6 +50,12 @@ class Program:
         description="Active points expire this long after they activate; null: never."
     )
     negative_balance_policy: model.NegativeBalancePolicy
+    reservation_minutes: int = strawberry.field(
+        description="How long a checkout reservation holds its promotions."
+    )
+    refund_returns_promotions: bool = strawberry.field(
+        description="Whether a full refund gives back promotion uses and budget."
+    )
     updated_at: datetime | None
     test_clock: TestClock | None = strawberry.field(description="Null in production.")
 
@@ -67,6 +73,8 @@ class Program:
             return_window_days=settings.return_window_days,
             lot_validity_days=settings.lot_validity_days,
             negative_balance_policy=settings.negative_balance_policy,
+            reservation_minutes=settings.reservation_minutes,
+            refund_returns_promotions=settings.refund_returns_promotions,
             updated_at=settings.updated_at,
             test_clock=TestClock(now=now, offset_seconds=int(settings.clock_offset.total_seconds()))
             if config.test_clock

@@ -23,6 +23,7 @@ from api.store.base import DUE_INDEX, TableItem
 from api.stream import SeenItem
 from api.tiers.store import TierCountItem
 from infra.build import runtime_python
+from local.stream import TableStream, stream_event
 from local.table import table_properties
 from schema.app import create_app, gateway_authenticator, lambda_adapter
 from tests.graphql.conftest import (
@@ -41,13 +42,7 @@ from tests.graphql.conftest import (
 from tests.infra.conftest import ROOT, TEMPLATES
 from tests.support import START, count_requests, enroll, iam_actions, order
 from tests.test_stream import CONTEXT as STREAM_CONTEXT
-from tests.test_stream import (
-    TableStream,
-    configure_tiers,
-    item_type,
-    load_stream_handler,
-    stream_event,
-)
+from tests.test_stream import configure_tiers, item_type, load_stream_handler
 
 Template = dict[str, Any]
 YEAR = timedelta(days=365)

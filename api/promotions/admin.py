@@ -1,0 +1,330 @@
+"""Admins create, change, pause, resume and archive promotions, and order batches of unique
+codes; checkout reads the live ones from a per-container cache (Catalog)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from api import validation as v
+from api.auth import Permission, Principal
+from api.clock import Clock
+from api.errors import InvalidInput, NotFound
+from api.idempotency import Keyed, Plan, fingerprint, keyed_write, versioned_write
+from api.program import store as program
+from api.program.service import ProgramService
+from api.promotions import checks, codes, store
+from api.promotions.model import (
+    Activation,
+    BatchInput,
+    Code,
+    CodeBatch,
+    Promotion,
+    PromotionInput,
+    Status,
+    Usage,
+)
+from api.store import reads
+from api.store.base import RecordItem, TableItem
+from api.store.reads import Snapshot
+from api.store.records import IdempotencyItem, record_key
+from api.tiers import store as tiers
+
+CACHE_SECONDS = 30
+MAX_LIVE = 500  # live promotions (active and paused) read by the one Query
+
+
+class Catalog:
+    """The live promotions, read with one Query and kept per container for CACHE_SECONDS;
+    any write through this container replaces them at once."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cached: tuple[datetime, tuple[Promotion, ...]] | None = None
+
+    def live(self) -> tuple[Promotion, ...]:
+        now = self._clock.now()
+        with self._lock:
+            cached = self._cached
+        if cached is not None and now - cached[0] < timedelta(seconds=CACHE_SECONDS):
+            return cached[1]
+        items = reads.query(
+            store.LIVE,
+            TableItem.sk.startswith(store.PROMO_PREFIX),
+            limit=MAX_LIVE,
+            descending=False,
+        )
+        found = tuple(store.promotions(items))
+        with self._lock:
+            self._cached = (now, found)
+        return found
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cached = None
+
+
+@dataclass(frozen=True)
+class PromotionView:
+    promotion: Promotion
+    usage: Usage
+
+
+class PromotionAdmin:
+    def __init__(self, clock: Clock, program_service: ProgramService, catalog: Catalog) -> None:
+        self._clock = clock
+        self._program = program_service
+        self._catalog = catalog
+
+    def _checked(self, snapshot: Snapshot, data: PromotionInput) -> PromotionInput:
+        ladder = [t.code for t in tiers.config(snapshot).tiers]
+        return checks.check(data, ladder, program.settings(snapshot).accepted_currencies)
+
+    def create(self, actor: Principal, data: PromotionInput) -> Promotion:
+        """Idempotent on the promotion's id: the same request again returns the promotion;
+        another request with the id is IdempotencyConflict."""
+        actor.require(Permission.MANAGE_PROMOTIONS)
+        pid = checks.promotion_id(data.id)
+        keyed = Keyed(record_key("CREATE_PROMOTION", pid), fingerprint({"input": repr(data)}), "id")
+        code_keys = (
+            [] if data.code is None else [store.code_key(codes.normalise("code", data.code))]
+        )
+
+        def decide(snapshot: Snapshot) -> Plan[Promotion]:
+            checked = self._checked(snapshot, data)
+            if snapshot.get(store.promotion_key(pid), store.PromotionItem) or snapshot.get(
+                store.promotion_key(pid, archived=True), store.PromotionItem
+            ):
+                raise InvalidInput("id", f"A promotion {pid} exists already.")
+            if code_keys and snapshot.get(code_keys[0], store.CodeItem) is not None:
+                raise InvalidInput("code", "This code is in use.")
+            now = self._program.now(program.settings(snapshot))
+            promotion = _from_input(checked, now)
+            new: list[TableItem] = [
+                store.promotion_to_item(promotion),
+                IdempotencyItem(
+                    *keyed.record,
+                    request_hash=keyed.fingerprint,
+                    answer={"id": pid},
+                    created_at=now,
+                ),
+            ]
+            if promotion.code is not None:
+                new.append(store.code_item(Code(promotion.code, pid, max_uses=None)))
+            return Plan(replace(promotion, version=1), new=new, on_commit=self._catalog.forget)
+
+        def replay(_: RecordItem) -> Promotion:
+            found = self.get(actor, pid)
+            return found.promotion
+
+        reads_ = [
+            tiers.CONFIG_KEY,
+            program.SETTINGS_KEY,
+            store.promotion_key(pid),
+            store.promotion_key(pid, archived=True),
+            *code_keys,
+        ]
+        return keyed_write(self._clock, keyed, reads_, decide, replay)
+
+    def update(self, actor: Principal, data: PromotionInput) -> Promotion:
+        """Everything but the id and the generic code; a live promotion only."""
+        actor.require(Permission.MANAGE_PROMOTIONS)
+        pid = checks.promotion_id(data.id)
+
+        def decide(snapshot: Snapshot) -> Plan[Promotion]:
+            current = _live(snapshot, pid)
+            checked = self._checked(snapshot, data)
+            if checked.code != current.code:
+                raise InvalidInput("code", "The generic code cannot change; create a promotion.")
+            now = self._program.now(program.settings(snapshot))
+            changed = replace(
+                _from_input(checked, now),
+                status=current.status,
+                created_at=current.created_at,
+                version=current.version,
+            )
+            written = replace(changed, version=(current.version or 0) + 1)
+            return Plan(
+                written, changed=[store.promotion_to_item(changed)], on_commit=self._catalog.forget
+            )
+
+        keys = [store.promotion_key(pid), tiers.CONFIG_KEY, program.SETTINGS_KEY]
+        return versioned_write(self._clock, keys, decide)
+
+    def set_status(self, actor: Principal, promotion_id: str, status: Status) -> Promotion:
+        """Pause, resume or archive (final: the promotion moves out of the live list)."""
+        actor.require(Permission.MANAGE_PROMOTIONS)
+        pid = checks.promotion_id(promotion_id)
+
+        def decide(snapshot: Snapshot) -> Plan[Promotion]:
+            current = _live(snapshot, pid)
+            now = self._program.now(program.settings(snapshot))
+            changed = replace(current, status=status, updated_at=now)
+            if status is Status.ARCHIVED:
+                moved = replace(changed, version=None)
+                return Plan(
+                    replace(moved, version=1),
+                    new=[store.promotion_to_item(moved)],
+                    deleted=[store.promotion_to_item(current)],
+                    on_commit=self._catalog.forget,
+                )
+            written = replace(changed, version=(current.version or 0) + 1)
+            return Plan(
+                written, changed=[store.promotion_to_item(changed)], on_commit=self._catalog.forget
+            )
+
+        return versioned_write(
+            self._clock, [store.promotion_key(pid), program.SETTINGS_KEY], decide
+        )
+
+    def get(self, actor: Principal, promotion_id: str) -> PromotionView:
+        actor.require(Permission.MANAGE_PROMOTIONS)
+        pid = checks.promotion_id(promotion_id)
+        snapshot = Snapshot(
+            [
+                store.promotion_key(pid),
+                store.promotion_key(pid, archived=True),
+                store.usage_key(pid),
+            ]
+        )
+        item = snapshot.get(store.promotion_key(pid), store.PromotionItem) or snapshot.get(
+            store.promotion_key(pid, archived=True), store.PromotionItem
+        )
+        if item is None:
+            raise NotFound("promotion")
+        return PromotionView(
+            store.promotion_from_item(item),
+            store.usage_from_item(snapshot.get(store.usage_key(pid), TableItem)),
+        )
+
+    def live(self, actor: Principal) -> Sequence[Promotion]:
+        """The live promotions (active and paused), highest priority first."""
+        actor.require(Permission.MANAGE_PROMOTIONS)
+        return sorted(self._catalog.live(), key=lambda p: (-p.priority, p.id))
+
+    # ---- unique codes ----------------------------------------------------------------------
+
+    def create_batch(self, actor: Principal, data: BatchInput) -> CodeBatch:
+        """Orders a batch of unique codes; the stream's reaction generates them in chunks
+        (api/promotions/reactions.py), never this request. Idempotent on its key."""
+        actor.require(Permission.MANAGE_PROMOTIONS)
+        pid = checks.promotion_id(data.promotion_id)
+        key = v.external_id("idempotencyKey", data.idempotency_key)
+        members = [v.member_ref(m, None) for m in data.member_ids]
+        count = len(members) if members else data.count
+        if members and data.count not in (0, len(members)):
+            raise InvalidInput("count", "With memberIds, one code each: count is their number.")
+        pattern = codes.check_pattern(data.prefix, data.length, data.charset, count)
+        if not 1 <= data.uses_per_code <= 10**6:
+            raise InvalidInput("usesPerCode", "From 1 to 1000000.")
+        batch_id = "b" + hashlib.sha256(f"{pid}#{key}".encode()).hexdigest()[:16]
+        spec = {
+            "prefix": pattern.prefix,
+            "length": pattern.length,
+            "charset": pattern.charset,
+            "count": count,
+            "members": members,
+            "uses": data.uses_per_code,
+        }
+        keyed = Keyed(store.batch_key(pid, batch_id), fingerprint(spec), "idempotencyKey")
+
+        def decide(snapshot: Snapshot) -> Plan[CodeBatch]:
+            promotion = _live(snapshot, pid)
+            if promotion.activation is not Activation.CODE:
+                raise InvalidInput("promotionId", "Codes are for CODE promotions.")
+            now = self._program.now(program.settings(snapshot))
+            item = store.BatchItem(
+                *keyed.record,
+                request_hash=keyed.fingerprint,
+                batch_id=batch_id,
+                promotion_id=pid,
+                # The seed makes the codes a function of the batch: a chunk generated twice
+                # (a redelivered stream record) writes the same codes, not new ones.
+                spec={**spec, "seed": secrets.token_hex(16)},
+                generated=0,
+                status="PENDING",
+                created_at=now,
+                updated_at=now,
+            )
+            return Plan(store.batch_from_item(item), new=[item])
+
+        def replay(record: RecordItem) -> CodeBatch:
+            assert isinstance(record, store.BatchItem)
+            return store.batch_from_item(record)
+
+        keys = [store.promotion_key(pid), program.SETTINGS_KEY]
+        return keyed_write(self._clock, keyed, keys, decide, replay)
+
+    def batches(self, actor: Principal, promotion_id: str) -> list[CodeBatch]:
+        actor.require(Permission.MANAGE_PROMOTIONS)
+        pid = checks.promotion_id(promotion_id)
+        first = store.batch_key(pid, "")
+        items = reads.query(
+            first[0], TableItem.sk.startswith(first[1]), limit=100, descending=False
+        )
+        return [store.batch_from_item(i) for i in items if isinstance(i, store.BatchItem)]
+
+
+def _live(snapshot: Snapshot, pid: str) -> Promotion:
+    item = snapshot.get(store.promotion_key(pid), store.PromotionItem)
+    if item is None:
+        raise NotFound("promotion")
+    return store.promotion_from_item(item)
+
+
+def _from_input(data: PromotionInput, now: datetime) -> Promotion:
+    return Promotion(
+        id=data.id,
+        name=data.name,
+        description=data.description,
+        effect=data.effect,
+        activation=data.activation,
+        code=data.code,
+        conditions=data.conditions,
+        schedule=data.schedule,
+        limits=data.limits,
+        stacking=data.stacking,
+        priority=data.priority,
+        currency=data.currency,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A promotion as a member sees it: when it opens for them (early access included)."""
+
+    promotion: Promotion
+    opens_at: datetime | None  # for this member; None: open already
+    early: bool  # they open before everyone
+
+
+def offers(
+    live: Sequence[Promotion], member_tier_rank: int, ranks: dict[str, int], now: datetime
+) -> list[Offer]:
+    """The active automatic promotions a member can get, or soon: not ended, their tier
+    high enough, with when each opens for them."""
+    found = []
+    for p in live:
+        if p.status is not Status.ACTIVE or p.activation is not Activation.AUTOMATIC:
+            continue
+        if p.schedule.ends_at is not None and now >= p.schedule.ends_at:
+            continue
+        minimum = p.conditions.min_tier
+        if minimum is not None and member_tier_rank < ranks.get(minimum, 10**6):
+            continue
+        start = p.schedule.starts_at
+        hours = [
+            e.hours
+            for e in p.schedule.early_access
+            if e.tier in ranks and member_tier_rank >= ranks[e.tier]
+        ]
+        opens = None if start is None else start - timedelta(hours=max(hours, default=0))
+        found.append(Offer(p, None if opens is None or opens <= now else opens, bool(hours)))
+    return sorted(found, key=lambda o: (-o.promotion.priority, o.promotion.id))

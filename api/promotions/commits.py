@@ -1,0 +1,79 @@
+"""What recordOrder and refundOrder do with a checkout reservation, in their own
+transaction: claim it for the order, or give back what it held when the order is fully
+refunded. The points domain calls these; only this domain knows reservation items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from api.errors import InvalidInput, NotFound, ReservationExpired
+from api.promotions import store
+from api.promotions.model import Reservation, ReservationStatus
+from api.store.base import Key, TableItem
+from api.store.reads import Snapshot
+from api.store.tx import Add
+
+SHARDS = 4  # of the due index, for held reservations
+
+
+def reservation_key(reservation_id: str) -> Key:
+    if not (
+        reservation_id.startswith("rsv_")
+        and len(reservation_id) == 28
+        and all(c in "0123456789abcdef" for c in reservation_id[4:])
+    ):
+        raise InvalidInput("reservationId", "Not a reservation id returned by this API.")
+    return store.reservation_key(reservation_id)
+
+
+@dataclass(frozen=True)
+class Claim:
+    reservation: Reservation
+    write: TableItem  # the reservation, committed to the order (under its version)
+
+
+def claim(
+    snapshot: Snapshot, reservation_id: str, member_id: str, order_id: str, now: datetime
+) -> Claim:
+    """The held reservation, committed to this order; typed errors for any other state."""
+    item = snapshot.get(reservation_key(reservation_id), store.ReservationItem)
+    if item is None:
+        raise NotFound("reservation")
+    reservation = store.reservation_from_item(item)
+    if reservation.member_id != member_id:
+        raise InvalidInput("reservationId", "This reservation is for another member's cart.")
+    if reservation.status is ReservationStatus.COMMITTED:
+        raise InvalidInput("reservationId", f"Already committed to order {reservation.order_id}.")
+    if reservation.status is not ReservationStatus.HELD or now >= reservation.expires_at:
+        raise ReservationExpired(
+            "expired"
+            if reservation.status is ReservationStatus.HELD
+            else reservation.status.lower()
+        )
+    committed = replace(reservation, status=ReservationStatus.COMMITTED, order_id=order_id)
+    return Claim(
+        committed, store.reservation_to_item(committed, item.request_hash, SHARDS, now=now)
+    )
+
+
+@dataclass(frozen=True)
+class GiveBack:
+    write: TableItem
+    adds: list[Add]
+
+
+def give_back(snapshot: Snapshot, reservation_id: str, now: datetime) -> GiveBack | None:
+    """A committed reservation whose order was fully refunded: its uses, budget and codes
+    return (program setting `refundReturnsPromotions`). None if there is nothing to return."""
+    item = snapshot.get(store.reservation_key(reservation_id), store.ReservationItem)
+    if item is None:
+        return None
+    reservation = store.reservation_from_item(item)
+    if reservation.status is not ReservationStatus.COMMITTED:
+        return None
+    returned = replace(reservation, status=ReservationStatus.RETURNED)
+    adds = [
+        add for hold in reservation.holds for add in store.return_adds(hold, reservation.member_id)
+    ]
+    return GiveBack(store.reservation_to_item(returned, item.request_hash, SHARDS, now=now), adds)

@@ -1,0 +1,506 @@
+"""Promotion items and their mapping both ways.
+
+| item          | pk                     | sk                 |
+| ------------- | ---------------------- | ------------------ |
+| promotion     | PROMOS#LIVE            | P#<promotion id>   |  active and paused: one Query
+| promotion     | PROMOS#ARCHIVED        | P#<promotion id>   |  archived: kept, not evaluated
+| usage         | PROMO#<promotion id>   | USAGE              |  uses and money handed out
+| member usage  | PROMO#<promotion id>   | MEMBER#<member id> |
+| code          | CODE#<code>            | CODE               |  generic and unique codes
+| code batch    | PROMO#<promotion id>   | BATCH#<batch id>   |  generation progress
+| reservation   | RESV#<reservation id>  | RESV               |  its own idempotency record
+
+Usage, member usage and codes are counters: changed with ADD under a condition that keeps
+them within their limits, in the reservation's transaction, never read-modify-written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
+from pynamodb.exceptions import PutError
+from pynamodb.expressions.condition import Condition
+
+from api.money import minor_units
+from api.promotions.model import (
+    Activation,
+    Applied,
+    Cart,
+    Code,
+    CodeBatch,
+    Conditions,
+    EarlyAccess,
+    Effect,
+    EffectKind,
+    Evaluation,
+    Hint,
+    Hold,
+    Limits,
+    Line,
+    NotApplied,
+    Promotion,
+    Reason,
+    Reservation,
+    ReservationStatus,
+    Schedule,
+    Spread,
+    Stacking,
+    Status,
+    Target,
+    Usage,
+)
+from api.store.base import IntegerAttribute, JSONAttribute, Key, RecordItem, TableItem
+from api.store.reads import get
+from api.store.tx import Add
+
+LIVE = "PROMOS#LIVE"
+ARCHIVED = "PROMOS#ARCHIVED"
+PROMO_PREFIX = "P#"
+
+
+def promotion_key(promotion_id: str, *, archived: bool = False) -> Key:
+    return (ARCHIVED if archived else LIVE, f"{PROMO_PREFIX}{promotion_id}")
+
+
+def usage_key(promotion_id: str) -> Key:
+    return (f"PROMO#{promotion_id}", "USAGE")
+
+
+def member_usage_key(promotion_id: str, member_id: str) -> Key:
+    return (f"PROMO#{promotion_id}", f"MEMBER#{member_id}")
+
+
+def code_key(code: str) -> Key:
+    return (f"CODE#{code}", "CODE")
+
+
+def batch_key(promotion_id: str, batch_id: str) -> Key:
+    return (f"PROMO#{promotion_id}", f"BATCH#{batch_id}")
+
+
+def reservation_key(reservation_id: str) -> Key:
+    return (f"RESV#{reservation_id}", "RESV")
+
+
+class PromotionItem(TableItem, discriminator="promotion"):
+    promotion_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    activation = UnicodeAttribute()
+    code = UnicodeAttribute(null=True)
+    stacking = UnicodeAttribute()
+    priority = IntegerAttribute()
+    currency = UnicodeAttribute(null=True)
+    rules = JSONAttribute()  # effect, conditions, schedule, limits: read together, decoded fast
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class UsageItem(TableItem, discriminator="promotion_usage"):
+    uses = IntegerAttribute(default=0)
+    discounted = IntegerAttribute(default=0)
+
+
+class MemberUsageItem(TableItem, discriminator="promotion_member_usage"):
+    uses = IntegerAttribute(default=0)
+
+
+class CodeItem(TableItem, discriminator="promotion_code"):
+    promotion_id = UnicodeAttribute()
+    uses = IntegerAttribute(default=0)
+    max_uses = IntegerAttribute(null=True)  # None: the promotion's per-code limit, if any
+    member_id = UnicodeAttribute(null=True)
+    batch_id = UnicodeAttribute(null=True)
+
+
+class BatchItem(RecordItem, discriminator="promotion_code_batch"):
+    """Its own idempotency record: request_hash is the fingerprint of its spec."""
+
+    batch_id = UnicodeAttribute()
+    promotion_id = UnicodeAttribute()
+    spec = JSONAttribute()  # prefix, length, charset, count, member ids
+    generated = IntegerAttribute(default=0)
+    status = UnicodeAttribute()  # PENDING, RUNNING, DONE, FAILED
+    error = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class ReservationItem(RecordItem, discriminator="reservation"):
+    """A reservation is its own idempotency record: request_hash is its cart's fingerprint."""
+
+    reservation_id = UnicodeAttribute()
+    member_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()  # HELD, COMMITTED, RELEASED, EXPIRED
+    body = JSONAttribute()  # the cart, the evaluation and what it holds
+    points = IntegerAttribute(default=0)  # points held from the member's balance
+    expires_at = UTCDateTimeAttribute()
+    order_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+# ---- promotions --------------------------------------------------------------------------
+
+
+def _dec(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def rules_to_json(p: Promotion) -> dict[str, Any]:
+    e, c, s, lim = p.effect, p.conditions, p.schedule, p.limits
+    return {
+        "effect": {
+            "kind": e.kind.value,
+            "target": e.target.value,
+            "percent": _str(e.percent),
+            "amount": _str(e.amount),
+            "spread": e.spread.value,
+            "buy": e.buy,
+            "get": e.get,
+            "points": e.points,
+            "multiplier": _str(e.multiplier),
+            "cap": _str(e.cap),
+        },
+        "conditions": {
+            "min_subtotal": _str(c.min_subtotal),
+            "min_quantity": c.min_quantity,
+            "skus": sorted(c.skus),
+            "exclude_skus": sorted(c.exclude_skus),
+            "categories": sorted(c.categories),
+            "exclude_categories": sorted(c.exclude_categories),
+            "min_tier": c.min_tier,
+            "first_order_only": c.first_order_only,
+            "currencies": sorted(c.currencies),
+        },
+        "schedule": {
+            "starts_at": None if s.starts_at is None else s.starts_at.isoformat(),
+            "ends_at": None if s.ends_at is None else s.ends_at.isoformat(),
+            "early_access": [[x.tier, x.hours] for x in s.early_access],
+        },
+        "limits": {
+            "total_uses": lim.total_uses,
+            "budget": _str(lim.budget),
+            "per_member": lim.per_member,
+            "per_code": lim.per_code,
+        },
+    }
+
+
+def promotion_from_item(item: PromotionItem) -> Promotion:
+    rules = item.rules
+    e, c, s, lim = rules["effect"], rules["conditions"], rules["schedule"], rules["limits"]
+    return Promotion(
+        id=item.promotion_id,
+        name=item.name,
+        description=item.description,
+        status=Status(item.status),
+        activation=Activation(item.activation),
+        code=item.code,
+        stacking=Stacking(item.stacking),
+        priority=item.priority,
+        currency=item.currency,
+        effect=Effect(
+            kind=EffectKind(e["kind"]),
+            target=Target(e["target"]),
+            percent=_dec(e["percent"]),
+            amount=_dec(e["amount"]),
+            spread=Spread(e["spread"]),
+            buy=e["buy"],
+            get=e["get"],
+            points=e["points"],
+            multiplier=_dec(e["multiplier"]),
+            cap=_dec(e["cap"]),
+        ),
+        conditions=Conditions(
+            min_subtotal=_dec(c["min_subtotal"]),
+            min_quantity=c["min_quantity"],
+            skus=frozenset(c["skus"]),
+            exclude_skus=frozenset(c["exclude_skus"]),
+            categories=frozenset(c["categories"]),
+            exclude_categories=frozenset(c["exclude_categories"]),
+            min_tier=c["min_tier"],
+            first_order_only=c["first_order_only"],
+            currencies=frozenset(c["currencies"]),
+        ),
+        schedule=Schedule(
+            starts_at=_time(s["starts_at"]),
+            ends_at=_time(s["ends_at"]),
+            early_access=tuple(EarlyAccess(t, h) for t, h in s["early_access"]),
+        ),
+        limits=Limits(
+            total_uses=lim["total_uses"],
+            budget=_dec(lim["budget"]),
+            per_member=lim["per_member"],
+            per_code=lim["per_code"],
+        ),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        version=item.version,
+    )
+
+
+def promotion_to_item(p: Promotion) -> PromotionItem:
+    assert p.created_at is not None
+    assert p.updated_at is not None
+    item = PromotionItem(
+        *promotion_key(p.id, archived=p.status is Status.ARCHIVED),
+        promotion_id=p.id,
+        name=p.name,
+        description=p.description,
+        status=p.status.value,
+        activation=p.activation.value,
+        code=p.code,
+        stacking=p.stacking.value,
+        priority=p.priority,
+        currency=p.currency,
+        rules=rules_to_json(p),
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+    )
+    if p.version is not None:
+        item.version = p.version
+    return item
+
+
+def promotions(items: Iterable[TableItem]) -> list[Promotion]:
+    return [promotion_from_item(i) for i in items if isinstance(i, PromotionItem)]
+
+
+def usage_from_item(item: TableItem | None) -> Usage:
+    return Usage(item.uses, item.discounted) if isinstance(item, UsageItem) else Usage()
+
+
+def member_uses(item: TableItem | None) -> int:
+    return item.uses if isinstance(item, MemberUsageItem) else 0
+
+
+def code_from_item(code: str, item: TableItem | None) -> Code:
+    if not isinstance(item, CodeItem):
+        return Code(code, None)
+    return Code(code, item.promotion_id, item.uses, item.max_uses, item.member_id)
+
+
+def code_item(code: Code, batch_id: str | None = None) -> CodeItem:
+    assert code.promotion_id is not None
+    return CodeItem(
+        *code_key(code.code),
+        promotion_id=code.promotion_id,
+        uses=code.uses,
+        max_uses=code.max_uses,
+        member_id=code.member_id,
+        batch_id=batch_id,
+    )
+
+
+def batch_from_item(item: BatchItem) -> CodeBatch:
+    return CodeBatch(
+        id=item.batch_id,
+        promotion_id=item.promotion_id,
+        count=item.spec["count"],
+        generated=item.generated,
+        status=item.status,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
+
+
+# ---- reservations ------------------------------------------------------------------------
+
+
+def _cart_json(cart: Cart) -> dict[str, Any]:
+    return {
+        "currency": cart.currency,
+        "lines": [[x.sku, x.quantity, x.unit_price, x.category] for x in cart.lines],
+        "shipping": cart.shipping,
+        "codes": list(cart.codes),
+    }
+
+
+def _cart(data: dict[str, Any]) -> Cart:
+    return Cart(
+        data["currency"],
+        tuple(Line(sku, q, price, category) for sku, q, price, category in data["lines"]),
+        data["shipping"],
+        tuple(data["codes"]),
+    )
+
+
+def _evaluation_json(e: Evaluation) -> dict[str, Any]:
+    return {
+        "subtotal": e.subtotal,
+        "discount": e.discount,
+        "shipping": e.shipping,
+        "shipping_discount": e.shipping_discount,
+        "line_totals": list(e.line_totals),
+        "bonus_points": e.bonus_points,
+        "applied": [
+            [a.promotion_id, a.name, a.kind.value, list(a.lines), a.shipping, a.points, a.code]
+            for a in e.applied
+        ],
+        "not_applied": [
+            [n.promotion_id, n.name, n.reason.value, n.detail, n.code] for n in e.not_applied
+        ],
+        "hints": [[h.promotion_id, h.name, h.missing_amount, h.missing_quantity] for h in e.hints],
+    }
+
+
+def _evaluation(currency: str, data: dict[str, Any]) -> Evaluation:
+    return Evaluation(
+        currency=currency,
+        subtotal=data["subtotal"],
+        discount=data["discount"],
+        shipping=data["shipping"],
+        shipping_discount=data["shipping_discount"],
+        line_totals=tuple(data["line_totals"]),
+        bonus_points=data["bonus_points"],
+        applied=tuple(
+            Applied(pid, name, EffectKind(kind), tuple(lines), shipping, points, code)
+            for pid, name, kind, lines, shipping, points, code in data["applied"]
+        ),
+        not_applied=tuple(
+            NotApplied(pid, name, Reason(reason), detail, code)
+            for pid, name, reason, detail, code in data["not_applied"]
+        ),
+        hints=tuple(
+            Hint(pid, name, amount, quantity) for pid, name, amount, quantity in data["hints"]
+        ),
+    )
+
+
+def reservation_to_item(
+    r: Reservation, request_hash: str, shards: int, *, now: datetime | None = None
+) -> ReservationItem:
+    """While HELD, the reservation is in the due index (RESV shards) until it expires."""
+    held = r.status is ReservationStatus.HELD
+    item = ReservationItem(
+        *reservation_key(r.id),
+        request_hash=request_hash,
+        reservation_id=r.id,
+        member_id=r.member_id,
+        status=r.status.value,
+        body={
+            "cart": _cart_json(r.cart),
+            "evaluation": _evaluation_json(r.evaluation),
+            "holds": [[h.promotion_id, h.discounted, h.code, h.per_member] for h in r.holds],
+            "bonus_points": r.bonus_points,
+            "base_points": r.base_points,
+            "tier_multiplier": str(r.tier_multiplier),
+        },
+        points=r.points,
+        expires_at=r.expires_at,
+        order_id=r.order_id,
+        created_at=r.created_at,
+        updated_at=now or r.created_at,
+        due_at=r.expires_at if held else None,
+        due_shard=f"RESV#{int(r.id[-4:], 16) % shards}" if held else None,
+    )
+    if r.version is not None:
+        item.version = r.version
+    return item
+
+
+def reservation_from_item(item: ReservationItem) -> Reservation:
+    cart = _cart(item.body["cart"])
+    return Reservation(
+        id=item.reservation_id,
+        status=ReservationStatus(item.status),
+        member_id=item.member_id,
+        cart=cart,
+        evaluation=_evaluation(cart.currency, item.body["evaluation"]),
+        holds=tuple(Hold(pid, d, code, pm) for pid, d, code, pm in item.body["holds"]),
+        points=item.points,
+        bonus_points=item.body["bonus_points"],
+        base_points=item.body["base_points"],
+        tier_multiplier=Decimal(item.body["tier_multiplier"]),
+        expires_at=item.expires_at,
+        created_at=item.created_at,
+        order_id=item.order_id,
+        version=item.version,
+    )
+
+
+def hold_adds(promotion: Promotion, hold: Hold, member_id: str | None, currency: str) -> list[Add]:
+    """The counter updates that hold one promotion for a reservation, each conditioned on
+    its limit: DynamoDB refuses the whole transaction rather than exceed one."""
+    limits = promotion.limits
+    usage_condition: Condition | None = None
+    if limits.total_uses is not None:
+        usage_condition = UsageItem.uses.does_not_exist() | (UsageItem.uses < limits.total_uses)
+    if limits.budget is not None:
+        room = int(limits.budget.scaleb(minor_units(currency))) - hold.discounted
+        budget = UsageItem.discounted.does_not_exist() | (UsageItem.discounted <= room)
+        usage_condition = budget if usage_condition is None else usage_condition & budget
+    adds = [
+        Add(
+            UsageItem(*usage_key(promotion.id)),
+            {"uses": 1, "discounted": hold.discounted},
+            usage_condition,
+        )
+    ]
+    if hold.per_member and member_id is not None and limits.per_member is not None:
+        adds.append(
+            Add(
+                MemberUsageItem(*member_usage_key(promotion.id, member_id)),
+                {"uses": 1},
+                MemberUsageItem.uses.does_not_exist() | (MemberUsageItem.uses < limits.per_member),
+            )
+        )
+    if hold.code is not None:
+        own_limit = CodeItem.max_uses.exists() & (CodeItem.uses < CodeItem.max_uses)
+        shared = CodeItem.max_uses.does_not_exist()
+        if limits.per_code is not None:
+            shared = shared & (CodeItem.uses < limits.per_code)
+        adds.append(
+            Add(
+                CodeItem(*code_key(hold.code)),
+                {"uses": 1},
+                CodeItem.promotion_id.exists() & (own_limit | shared),
+            )
+        )
+    return adds
+
+
+def return_adds(hold: Hold, member_id: str | None) -> list[Add]:
+    """What releasing (or a full refund of) a reservation gives back of one promotion. The
+    counters exist: the reservation created them, and codes are never deleted."""
+    usage = UsageItem(*usage_key(hold.promotion_id))
+    adds = [Add(usage, {"uses": -1, "discounted": -hold.discounted})]
+    if hold.per_member and member_id is not None:
+        mine = MemberUsageItem(*member_usage_key(hold.promotion_id, member_id))
+        adds.append(Add(mine, {"uses": -1}))
+    if hold.code is not None:
+        adds.append(Add(CodeItem(*code_key(hold.code)), {"uses": -1}))
+    return adds
+
+
+def put_new(item: TableItem) -> bool:
+    """One conditional PutItem: False if an item with that key exists."""
+    try:
+        item.save(condition=TableItem.pk.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def code_batch_of(code: str) -> str | None:
+    item = get(code_key(code), CodeItem)
+    return None if item is None else item.batch_id

@@ -1,0 +1,1 @@
+"""Promotions and checkout: evaluate, reserve, release; admins manage promotions and codes."""

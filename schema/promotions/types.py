@@ -1,0 +1,400 @@
+"""Promotions and checkout as GraphQL types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+
+import strawberry
+
+from api.money import Money as DomainMoney
+from api.money import minor_units
+from api.promotions import model
+from api.promotions.admin import Offer, PromotionView
+from schema.common import Money
+
+strawberry.enum(model.Status, name="PromotionStatus")
+strawberry.enum(model.Activation, name="PromotionActivation")
+strawberry.enum(
+    model.Stacking,
+    name="PromotionStacking",
+    description=(
+        "EXCLUSIVE: applies alone (with UNIVERSAL ones) when it is the best option. STACKABLE: "
+        "combines with other stackable ones in priority order, each on what the earlier left. "
+        "UNIVERSAL: combines with anything."
+    ),
+)
+strawberry.enum(model.EffectKind, name="PromotionEffectKind")
+strawberry.enum(model.Target, name="PromotionTarget")
+strawberry.enum(model.Spread, name="PromotionSpread")
+strawberry.enum(model.Reason, name="NotAppliedReason")
+strawberry.enum(model.ReservationStatus)
+
+
+def money(minor: int, currency: str) -> Money:
+    return Money.from_domain(DomainMoney(Decimal(minor).scaleb(-minor_units(currency)), currency))
+
+
+@strawberry.type
+class PromotionEffect:
+    kind: model.EffectKind
+    target: model.Target
+    percent: Decimal | None
+    amount: Decimal | None = strawberry.field(description="In the promotion's currency.")
+    spread: model.Spread
+    buy: int
+    get: int
+    points: int
+    multiplier: Decimal | None
+    cap: Decimal | None = strawberry.field(description="The most it takes off one order.")
+
+
+@strawberry.type
+class PromotionConditions:
+    min_subtotal: Decimal | None
+    min_quantity: int
+    skus: list[str]
+    exclude_skus: list[str]
+    categories: list[str]
+    exclude_categories: list[str]
+    min_tier: str | None
+    first_order_only: bool
+    currencies: list[str]
+
+
+@strawberry.type
+class EarlyAccess:
+    tier: str = strawberry.field(description="This tier and higher.")
+    hours: int = strawberry.field(description="How long before everyone.")
+
+
+@strawberry.type
+class PromotionSchedule:
+    starts_at: datetime | None
+    ends_at: datetime | None
+    early_access: list[EarlyAccess]
+
+
+@strawberry.type
+class PromotionLimits:
+    total_uses: int | None
+    budget: Decimal | None
+    per_member: int | None
+    per_code: int | None
+
+
+@strawberry.type
+class PromotionUsage:
+    uses: int
+    discounted: Decimal | None = strawberry.field(
+        description="Money handed out, in the promotion's currency (null without one)."
+    )
+
+
+@strawberry.type
+class Promotion:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    status: model.Status
+    activation: model.Activation
+    code: str | None = strawberry.field(description="Its generic code, if it has one.")
+    stacking: model.Stacking
+    priority: int
+    currency: str | None
+    effect: PromotionEffect
+    conditions: PromotionConditions
+    schedule: PromotionSchedule
+    limits: PromotionLimits
+    usage: PromotionUsage | None = strawberry.field(description="Admins only.")
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def from_domain(cls, p: model.Promotion, usage: model.Usage | None = None) -> Promotion:
+        e, c, s, lim = p.effect, p.conditions, p.schedule, p.limits
+        return cls(
+            id=strawberry.ID(p.id),
+            name=p.name,
+            description=p.description,
+            status=p.status,
+            activation=p.activation,
+            code=p.code,
+            stacking=p.stacking,
+            priority=p.priority,
+            currency=p.currency,
+            effect=PromotionEffect(
+                kind=e.kind,
+                target=e.target,
+                percent=e.percent,
+                amount=e.amount,
+                spread=e.spread,
+                buy=e.buy,
+                get=e.get,
+                points=e.points,
+                multiplier=e.multiplier,
+                cap=e.cap,
+            ),
+            conditions=PromotionConditions(
+                min_subtotal=c.min_subtotal,
+                min_quantity=c.min_quantity,
+                skus=sorted(c.skus),
+                exclude_skus=sorted(c.exclude_skus),
+                categories=sorted(c.categories),
+                exclude_categories=sorted(c.exclude_categories),
+                min_tier=c.min_tier,
+                first_order_only=c.first_order_only,
+                currencies=sorted(c.currencies),
+            ),
+            schedule=PromotionSchedule(
+                starts_at=s.starts_at,
+                ends_at=s.ends_at,
+                early_access=[EarlyAccess(tier=x.tier, hours=x.hours) for x in s.early_access],
+            ),
+            limits=PromotionLimits(
+                total_uses=lim.total_uses,
+                budget=lim.budget,
+                per_member=lim.per_member,
+                per_code=lim.per_code,
+            ),
+            usage=None
+            if usage is None
+            else PromotionUsage(
+                uses=usage.uses,
+                discounted=None
+                if p.currency is None
+                else Decimal(usage.discounted).scaleb(-minor_units(p.currency)),
+            ),
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+        )
+
+    @classmethod
+    def from_view(cls, view: PromotionView) -> Promotion:
+        return cls.from_domain(view.promotion, view.usage)
+
+
+@strawberry.type(description="A promotion open to the member now, or soon for them.")
+class PromotionOffer:
+    promotion: Promotion
+    opens_at: datetime | None = strawberry.field(description="For this member; null: open.")
+    early_access: bool = strawberry.field(description="They open before everyone.")
+    ends_at: datetime | None
+
+    @classmethod
+    def from_domain(cls, offer: Offer) -> PromotionOffer:
+        return cls(
+            promotion=Promotion.from_domain(offer.promotion),
+            opens_at=offer.opens_at,
+            early_access=offer.early,
+            ends_at=offer.promotion.schedule.ends_at,
+        )
+
+
+@strawberry.type(description="Part of a discount, on one cart line.")
+class LineAllocation:
+    line: int = strawberry.field(description="The line's index in the cart (from 0).")
+    sku: str
+    amount: Money
+
+
+@strawberry.type
+class AppliedPromotion:
+    promotion_id: strawberry.ID
+    name: str
+    kind: model.EffectKind
+    code: str | None
+    discount: Money = strawberry.field(description="Lines and shipping together.")
+    lines: list[LineAllocation] = strawberry.field(
+        description="Sums exactly to the discount on the lines."
+    )
+    shipping: Money
+    points: int = strawberry.field(description="Bonus points, or a multiplier's extra points.")
+
+
+@strawberry.type
+class NotAppliedPromotion:
+    promotion_id: strawberry.ID
+    name: str
+    reason: model.Reason
+    detail: str
+    code: str | None
+
+
+@strawberry.type(description="A near miss: what the cart lacks for a promotion.")
+class PromotionHint:
+    promotion_id: strawberry.ID
+    name: str
+    missing: Money | None
+    missing_quantity: int | None
+    message: str
+
+
+@strawberry.type
+class CartLineResult:
+    sku: str
+    quantity: int
+    unit_price: Money
+    subtotal: Money
+    discount: Money
+    total: Money
+
+
+@strawberry.type(description="Points the order would earn.")
+class CartPoints:
+    base: int = strawberry.field(description="By the earning rule, on the discounted items.")
+    tier_multiplier: Decimal
+    promotions: int = strawberry.field(description="From bonus and multiplier promotions.")
+    total: int
+
+
+@strawberry.type
+class CartEvaluation:
+    currency: str
+    subtotal: Money
+    discount: Money = strawberry.field(description="On the lines.")
+    shipping: Money
+    shipping_discount: Money
+    total: Money
+    lines: list[CartLineResult]
+    applied: list[AppliedPromotion]
+    not_applied: list[NotAppliedPromotion] = strawberry.field(
+        description="Every other candidate, and why."
+    )
+    hints: list[PromotionHint]
+    points: CartPoints
+
+    @classmethod
+    def from_domain(
+        cls, cart: model.Cart, e: model.Evaluation, points: CartPoints
+    ) -> CartEvaluation:
+        cur = e.currency
+
+        def m(amount: int) -> Money:
+            return money(amount, cur)
+
+        return cls(
+            currency=cur,
+            subtotal=m(e.subtotal),
+            discount=m(e.discount),
+            shipping=m(e.shipping),
+            shipping_discount=m(e.shipping_discount),
+            total=m(e.total),
+            lines=[
+                CartLineResult(
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price=m(line.unit_price),
+                    subtotal=m(line.amount),
+                    discount=m(line.amount - after),
+                    total=m(after),
+                )
+                for line, after in zip(cart.lines, e.line_totals, strict=True)
+            ],
+            applied=[
+                AppliedPromotion(
+                    promotion_id=strawberry.ID(a.promotion_id),
+                    name=a.name,
+                    kind=a.kind,
+                    code=a.code,
+                    discount=m(a.discount),
+                    lines=[
+                        LineAllocation(line=i, sku=cart.lines[i].sku, amount=m(amount))
+                        for i, amount in enumerate(a.lines)
+                        if amount
+                    ],
+                    shipping=m(a.shipping),
+                    points=a.points,
+                )
+                for a in e.applied
+            ],
+            not_applied=[
+                NotAppliedPromotion(
+                    promotion_id=strawberry.ID(n.promotion_id),
+                    name=n.name,
+                    reason=n.reason,
+                    detail=n.detail,
+                    code=n.code,
+                )
+                for n in e.not_applied
+            ],
+            hints=[_hint(h, cur) for h in e.hints],
+            points=points,
+        )
+
+
+def _hint(h: model.Hint, currency: str) -> PromotionHint:
+    if h.missing_amount:
+        shown = money(h.missing_amount, currency)
+        message = f"{shown.amount} {currency} more for {h.name}"
+    else:
+        message = f"{h.missing_quantity} more items for {h.name}"
+    return PromotionHint(
+        promotion_id=strawberry.ID(h.promotion_id),
+        name=h.name,
+        missing=money(h.missing_amount, currency) if h.missing_amount else None,
+        missing_quantity=h.missing_quantity or None,
+        message=message,
+    )
+
+
+def evaluation_of(evaluated: model.Evaluated, cart: model.Cart) -> CartEvaluation:
+    e = evaluated.evaluation
+    points = CartPoints(
+        base=evaluated.base_points,
+        tier_multiplier=evaluated.tier_multiplier,
+        promotions=e.bonus_points,
+        total=evaluated.points,
+    )
+    return CartEvaluation.from_domain(cart, e, points)
+
+
+@strawberry.type(description="A cart's promotions held until the order is recorded.")
+class Reservation:
+    id: strawberry.ID
+    status: model.ReservationStatus
+    expires_at: datetime
+    points_paid: int = strawberry.field(description="Points the member pays with (held).")
+    order_id: str | None
+    evaluation: CartEvaluation
+
+    @classmethod
+    def from_domain(cls, r: model.Reservation) -> Reservation:
+        earned = int((r.base_points * r.tier_multiplier).to_integral_value(ROUND_FLOOR))
+        points = CartPoints(
+            base=r.base_points,
+            tier_multiplier=r.tier_multiplier,
+            promotions=r.bonus_points,
+            total=earned + r.bonus_points,
+        )
+        return cls(
+            id=strawberry.ID(r.id),
+            status=r.status,
+            expires_at=r.expires_at,
+            points_paid=r.points,
+            order_id=r.order_id,
+            evaluation=CartEvaluation.from_domain(r.cart, r.evaluation, points),
+        )
+
+
+@strawberry.type(description="A batch of unique codes, generated in the background.")
+class CodeBatch:
+    id: strawberry.ID
+    promotion_id: strawberry.ID
+    count: int
+    generated: int
+    status: str = strawberry.field(description="PENDING, RUNNING or DONE.")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_domain(cls, b: model.CodeBatch) -> CodeBatch:
+        return cls(
+            id=strawberry.ID(b.id),
+            promotion_id=strawberry.ID(b.promotion_id),
+            count=b.count,
+            generated=b.generated,
+            status=b.status,
+            created_at=b.created_at,
+            updated_at=b.updated_at,
+        )

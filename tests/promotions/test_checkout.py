@@ -1,0 +1,240 @@
+"""Checkout through the services: evaluate, reserve, record the order, refund, release,
+expire; limits held by reservations; codes; idempotency."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from api.errors import (
+    Forbidden,
+    IdempotencyConflict,
+    InsufficientPoints,
+    InvalidInput,
+    ReservationExpired,
+)
+from api.points.model import EntryKind, OrderInput, RefundInput
+from api.program.model import SettingsChange
+from api.promotions.model import (
+    Activation,
+    CartInput,
+    Conditions,
+    Effect,
+    EffectKind,
+    Limits,
+    PromotionInput,
+    Reason,
+    ReservationStatus,
+    Stacking,
+    Status,
+    Target,
+)
+from api.services import Services
+from tests.support import (
+    ADMIN,
+    SERVICE,
+    assert_ledger_consistent,
+    count_requests,
+    enroll,
+    ledger_entries,
+    member,
+    stored_member,
+)
+
+TEN_OFF = PromotionInput(
+    id="ten-off",
+    name="10% off",
+    effect=Effect(EffectKind.PERCENT_OFF, percent=Decimal(10)),
+    limits=Limits(total_uses=2),
+)
+SHIPPING = PromotionInput(
+    id="free-shipping",
+    name="Free shipping",
+    effect=Effect(EffectKind.FREE_SHIPPING, target=Target.SHIPPING),
+    conditions=Conditions(min_subtotal=Decimal(50)),
+    stacking=Stacking.UNIVERSAL,
+    currency="EUR",
+)
+BONUS = PromotionInput(
+    id="bonus",
+    name="Bonus 100 points",
+    effect=Effect(EffectKind.BONUS_POINTS, points=100),
+    activation=Activation.CODE,
+    code="bonus100",
+)
+
+
+def cart(
+    total: str = "60.00", *, codes: tuple[str, ...] = (), customer: str | None = "cust-1"
+) -> CartInput:
+    return CartInput(
+        currency="EUR",
+        lines=[("SKU-1", 2, Decimal(total) / 2, "shoes")],
+        shipping=Decimal("4.90"),
+        codes=codes,
+        customer_id=customer,
+    )
+
+
+@pytest.fixture
+def shop(services: Services) -> Services:
+    services.program.update(ADMIN, SettingsChange(return_window_days=0))
+    enroll(services, "cust-1")
+    for p in (TEN_OFF, SHIPPING, BONUS):
+        services.promotions.create(ADMIN, p)
+    return services
+
+
+def test_a_cart_is_evaluated_with_reasons_and_hints_and_nothing_written(shop: Services) -> None:
+    evaluated = shop.checkout.evaluate(SERVICE, cart("40.00", codes=("NOPE",)))
+    e = evaluated.evaluation
+    assert [a.promotion_id for a in e.applied] == ["ten-off"]
+    assert e.discount == 400
+    assert sum(e.applied[0].lines) == 400
+    reasons = {n.promotion_id: n.reason for n in e.not_applied}
+    # Code promotions are candidates only when the cart gives their code.
+    assert reasons == {"free-shipping": Reason.MIN_SUBTOTAL, "code:NOPE": Reason.CODE_UNKNOWN}
+    assert [(h.promotion_id, h.missing_amount) for h in e.hints] == [("free-shipping", 1400)]
+    assert (e.total, evaluated.points) == (4000 - 400 + 490, 36)
+
+
+def test_reserve_record_refund_and_the_uses_come_back(shop: Services) -> None:
+    member_id = stored_member_id = enroll(shop, "cust-1")
+    reservation = shop.checkout.reserve(SERVICE, cart(codes=("BONUS100",)), "k-1")
+    assert reservation.status is ReservationStatus.HELD
+    assert {a.promotion_id for a in reservation.evaluation.applied} == {
+        "ten-off",
+        "free-shipping",
+        "bonus",
+    }
+    assert shop.checkout.reserve(SERVICE, cart(codes=("BONUS100",)), "k-1") == reservation
+    with pytest.raises(IdempotencyConflict):
+        shop.checkout.reserve(SERVICE, cart("70.00"), "k-1")
+    assert shop.promotions.get(ADMIN, "ten-off").usage.uses == 1
+    result = shop.orders.record_order(
+        SERVICE,
+        OrderInput(
+            order_id="o-1",
+            customer_id="cust-1",
+            total_amount=Decimal("54.00"),
+            currency="EUR",
+            placed_at=shop.program.current_time(),
+            reservation_id=reservation.id,
+        ),
+    )
+    kinds = [(e.kind, e.points) for e in ledger_entries(member_id)]
+    assert kinds == [(EntryKind.EARN, 54), (EntryKind.PROMOTION, 100)]
+    assert result.order.points_earned == 154
+    assert result.order.reservation_id == reservation.id
+    with pytest.raises(InvalidInput):  # committed already
+        shop.orders.record_order(
+            SERVICE,
+            OrderInput(
+                "o-2",
+                Decimal(1),
+                "EUR",
+                shop.program.current_time(),
+                customer_id="cust-1",
+                reservation_id=reservation.id,
+            ),
+        )
+    shop.refunds.refund_order(SERVICE, RefundInput("r-1", "o-1", Decimal("54.00"), "EUR"))
+    assert stored_member(member_id).balance == 0
+    assert shop.promotions.get(ADMIN, "ten-off").usage.uses == 0  # given back
+    assert_ledger_consistent(stored_member_id)
+
+
+def test_limits_hold_across_reservations_and_release_gives_back(shop: Services) -> None:
+    first = shop.checkout.reserve(SERVICE, cart(), "k-1")
+    second = shop.checkout.reserve(SERVICE, cart(), "k-2")
+    third = shop.checkout.reserve(SERVICE, cart(), "k-3")
+    applied = [{a.promotion_id for a in r.evaluation.applied} for r in (first, second, third)]
+    assert ["ten-off" in a for a in applied] == [True, True, False]
+    assert any(n.reason is Reason.USES_EXHAUSTED for n in third.evaluation.not_applied)
+    released = shop.checkout.release(SERVICE, first.id)
+    assert released.status is ReservationStatus.RELEASED
+    assert shop.checkout.release(SERVICE, first.id).status is ReservationStatus.RELEASED
+    fourth = shop.checkout.reserve(SERVICE, cart(), "k-4")
+    assert "ten-off" in {a.promotion_id for a in fourth.evaluation.applied}
+    with pytest.raises(ReservationExpired):
+        shop.orders.record_order(
+            SERVICE,
+            OrderInput(
+                "o-1",
+                Decimal(1),
+                "EUR",
+                shop.program.current_time(),
+                customer_id="cust-1",
+                reservation_id=first.id,
+            ),
+        )
+
+
+def test_reservations_expire_with_the_clock_and_cannot_be_committed(shop: Services) -> None:
+    held = shop.checkout.reserve(SERVICE, cart(), "k-1")
+    shop.program.advance_clock(ADMIN, 31 * 60)
+    assert shop.checkout.expire_due() == 1
+    assert shop.checkout.expire_due() == 0
+    assert shop.promotions.get(ADMIN, "ten-off").usage.uses == 0
+    with pytest.raises(ReservationExpired):
+        shop.orders.record_order(
+            SERVICE,
+            OrderInput(
+                "o-1",
+                Decimal(1),
+                "EUR",
+                shop.program.current_time(),
+                customer_id="cust-1",
+                reservation_id=held.id,
+            ),
+        )
+
+
+def test_points_paid_at_checkout_come_back_when_released(shop: Services) -> None:
+    member_id = enroll(shop, "cust-1")
+    shop.spending.adjust(
+        ADMIN,
+        __import__("api.points.model", fromlist=["AdjustInput"]).AdjustInput(
+            50, "seed", "a-1", customer_id="cust-1"
+        ),
+    )
+    with pytest.raises(InsufficientPoints):
+        shop.checkout.reserve(SERVICE, cart(), "k-0", points=60)
+    held = shop.checkout.reserve(member("cust-1"), cart(customer=None), "k-1", points=30)
+    assert stored_member(member_id).balance == 20
+    shop.checkout.release(member("cust-1"), held.id)
+    assert stored_member(member_id).balance == 50
+    kinds = [e.kind for e in ledger_entries(member_id)]
+    assert kinds == [EntryKind.ADJUST, EntryKind.REDEEM, EntryKind.RETURN]
+    assert_ledger_consistent(member_id)
+    with pytest.raises(Forbidden):
+        shop.checkout.release(member("cust-2"), held.id)
+
+
+def test_evaluate_is_one_read_with_the_catalog_cached(shop: Services) -> None:
+    shop.checkout.evaluate(SERVICE, cart())
+    with count_requests() as calls:
+        shop.checkout.evaluate(SERVICE, cart(codes=("BONUS100",)))
+    assert dict(calls) == {"BatchGetItem": 1}
+    with count_requests() as calls:
+        shop.checkout.reserve(SERVICE, cart(), "k-1")
+    assert dict(calls) == {"BatchGetItem": 1, "TransactWriteItems": 1}
+
+
+def test_paused_and_archived_promotions_stop_applying(shop: Services) -> None:
+    shop.promotions.set_status(ADMIN, "ten-off", Status.PAUSED)
+    e = shop.checkout.evaluate(SERVICE, cart()).evaluation
+    assert "ten-off" not in {a.promotion_id for a in e.applied}
+    shop.promotions.set_status(ADMIN, "ten-off", Status.ACTIVE)
+    assert "ten-off" in {
+        a.promotion_id for a in shop.checkout.evaluate(SERVICE, cart()).evaluation.applied
+    }
+    shop.promotions.set_status(ADMIN, "bonus", Status.ARCHIVED)
+    e = shop.checkout.evaluate(SERVICE, cart(codes=("BONUS100",))).evaluation
+    assert {n.promotion_id: n.reason for n in e.not_applied}["code:BONUS100"] is Reason.CODE_UNKNOWN
+    assert shop.promotions.get(ADMIN, "bonus").promotion.status is Status.ARCHIVED
+    with pytest.raises(IdempotencyConflict):
+        shop.promotions.create(ADMIN, replace(TEN_OFF, name="Other"))
+    assert shop.promotions.create(ADMIN, TEN_OFF).id == "ten-off"
