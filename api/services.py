@@ -18,6 +18,7 @@ from api.program.service import ProgramService
 from api.promotions import reactions as promotion_reactions
 from api.promotions.admin import Catalog, PromotionAdmin
 from api.promotions.checkout import CheckoutService
+from api.promotions.reservations import ReservationService
 from api.store.binding import bind
 from api.stream import Reactions
 from api.tiers import reactions as tier_reactions
@@ -38,6 +39,7 @@ class Services:
     tiers: TierService
     promotions: PromotionAdmin
     checkout: CheckoutService
+    reservations: ReservationService
     reactions: Reactions  # to the table's stream
 
 
@@ -46,6 +48,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     bind(config)  # after the imports above: every domain's item types are defined
     program = ProgramService(config, clock)
     catalog = Catalog(clock)  # live promotions, cached per container
+    checkout = CheckoutService(program, catalog)
     return Services(
         config=config,
         clock=clock,
@@ -58,7 +61,8 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         maintenance=MaintenanceService(clock, program, config.maintenance_workers),
         tiers=TierService(clock, program),
         promotions=PromotionAdmin(clock, program, catalog),
-        checkout=CheckoutService(clock, program, catalog),
+        checkout=checkout,
+        reservations=ReservationService(clock, program, checkout),
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(
             [tier_reactions.count_members(clock), promotion_reactions.generate_codes(clock)]

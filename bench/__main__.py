@@ -41,6 +41,17 @@ from api.members.store import MemberItem, member_pk  # noqa: E402
 from api.points.lots import Lot, LotStatus  # noqa: E402
 from api.points.model import Entry, EntryKind  # noqa: E402
 from api.points.store import entry_to_item  # noqa: E402
+from api.promotions import admin as promotions_admin  # noqa: E402
+from api.promotions.model import (  # noqa: E402
+    Conditions,
+    Effect,
+    EffectKind,
+    Limits,
+    Promotion,
+    Stacking,
+    Target,
+)
+from api.promotions.store import promotion_to_item  # noqa: E402
 from api.store.base import TableItem  # noqa: E402
 from api.tiers.model import (  # noqa: E402
     Credit,
@@ -54,6 +65,7 @@ from api.tiers.model import (  # noqa: E402
 from api.tiers.store import config_to_item  # noqa: E402
 from handlers import graphql  # noqa: E402
 from tests.support import (  # noqa: E402
+    ADMIN,
     FakeLambdaContext,
     count_requests,
     http_api_event,
@@ -105,6 +117,64 @@ RECORD_ORDER = """mutation($input: RecordOrderInput!) { recordOrder(input: $inpu
 REDEEM = """mutation($input: RedeemPointsInput!) { redeemPoints(input: $input) {
   __typename ... on PointsRedeemed { entry { id points balanceAfter funding { lotId points } } }
   ... on UserError { code message } } }"""
+
+
+def promotion_items() -> list[dict[str, Any]]:
+    """50 live promotions of every kind, as the catalog Query returns them."""
+    kinds = [
+        Effect(EffectKind.PERCENT_OFF, target=Target.LINES, percent=Decimal(10)),
+        Effect(EffectKind.AMOUNT_OFF, amount=Decimal(2)),
+        Effect(EffectKind.BUY_X_GET_Y, target=Target.LINES, buy=2, get=1),
+        Effect(EffectKind.POINTS_MULTIPLIER, target=Target.LINES, multiplier=Decimal(2)),
+        Effect(EffectKind.FREE_SHIPPING, target=Target.SHIPPING),
+    ]
+    items = []
+    for i in range(50):
+        promotion = Promotion(
+            id=f"promo-{i:02d}",
+            name=f"Promotion {i}",
+            effect=kinds[i % len(kinds)],
+            conditions=Conditions(
+                categories=frozenset({f"cat-{i % 7}"}),
+                min_subtotal=Decimal(20) if i % 3 == 0 else None,
+            ),
+            stacking=(Stacking.STACKABLE, Stacking.EXCLUSIVE, Stacking.UNIVERSAL)[i % 3],
+            priority=i % 10,
+            currency="EUR",
+            limits=Limits(total_uses=1000),
+            created_at=NOW,
+            updated_at=NOW,
+            version=1,
+        )
+        items.append(promotion_to_item(promotion).serialize())
+    return items
+
+
+PROMOTION_ITEMS = promotion_items()
+CART = {
+    "currency": "EUR",
+    "shipping": "4.90",
+    "lines": [
+        {
+            "sku": f"SKU-{i}",
+            "quantity": 1 + i % 3,
+            "unitPrice": f"{5 + i}.99",
+            "category": f"cat-{i % 7}",
+        }
+        for i in range(20)
+    ],
+}
+EVALUATE = """query($cart: CartInput!) { evaluateCart(cart: $cart) {
+  total { amount } discount { amount }
+  applied { promotionId discount { amount } lines { line amount { amount } } }
+  notApplied { promotionId reason } points { total } } }"""
+RESERVE = """mutation($input: ReserveCartInput!) { reserveCart(input: $input) { __typename
+  ... on CartReserved { reservation { id expiresAt evaluation { total { amount } } } }
+  ... on UserError { code message } } }"""
+
+
+def batch_reply(*items: dict[str, Any]) -> dict[str, Any]:
+    return {"Responses": {"loyalty-bench": list(items)}, "UnprocessedKeys": {}}
 
 
 def member_item() -> dict[str, Any]:
@@ -276,13 +346,37 @@ def main() -> None:
             ],
             lambda body: body["data"]["redeemPoints"]["entry"]["balanceAfter"] == 1050,
         ),
+        "evaluateCart (20 lines, 50 promotions)": (
+            http_api_event(EVALUATE, {"cart": CART}, MEMBER_CLAIMS),
+            [("batch_get_item", batch_reply(member, tiers))],
+            lambda body: len(body["data"]["evaluateCart"]["applied"]) >= 3,
+        ),
+        "reserveCart (20 lines, 50 promotions)": (
+            http_api_event(
+                RESERVE, {"input": {"cart": CART, "idempotencyKey": "b-1"}}, MEMBER_CLAIMS
+            ),
+            [("batch_get_item", batch_reply(member, tiers)), ("transact_write_items", {})],
+            lambda body: body["data"]["reserveCart"]["__typename"] == "CartReserved",
+        ),
     }
+
+    # A container refreshes its catalog every 30 s (one Query); a run here is longer than that.
+    promotions_admin.CACHE_SECONDS = 3600
+
+    def warm_catalog() -> None:
+        """The live promotions, read once and cached by the container."""
+        graphql.services.promotions._catalog.forget()
+        stubber.add_response("query", {"Items": PROMOTION_ITEMS, "Count": len(PROMOTION_ITEMS)})
+        graphql.services.promotions.live(ADMIN)
+
     print(
         f"Lambda handler, in process, DynamoDB answered instantly "
         f"({REQUESTS} requests each after {WARMUP} warm-up):\n"
     )
     print(f"  {'request':32} {'p50 ms':>8} {'p90 ms':>8}   DynamoDB requests")
     for name, (event, responses, check) in cases.items():
+        if "promotions" in name:
+            warm_catalog()
         timings, calls = run_requests(handler, stubber, event, responses, check)
         requests = ", ".join(f"{op} x{n}" for op, n in sorted(calls.items())) or "none"
         print(

@@ -6,13 +6,26 @@ Written through the domain services, so the demo ledger obeys the same rules as 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from api.auth import Principal, Role
 from api.members.model import Channel, ConsentInput, EnrollInput
 from api.points.model import AdjustInput, OrderInput, RedeemInput, RefundInput
 from api.program.model import SettingsChange
+from api.promotions.model import (
+    Activation,
+    BatchInput,
+    Conditions,
+    EarlyAccess,
+    Effect,
+    EffectKind,
+    Limits,
+    PromotionInput,
+    Schedule,
+    Stacking,
+    Target,
+)
 from api.services import Services
 from api.tiers.model import ConfigInput, DowngradePolicy, Metric, SetTierInput, TierInput, Window
 
@@ -159,5 +172,69 @@ def seed(services: Services) -> None:
             reason="Late delivery goodwill",
             idempotency_key="demo-adjust-1",
             customer_id="demo-bob",
+        ),
+    )
+    seed_promotions(services, carol.created_at)
+
+
+def seed_promotions(services: Services, anchor: datetime) -> None:
+    """A spring sale Gold members see 24 h early, free shipping, double points on socks, a
+    generic code and a batch of unique codes. Dates hang on `anchor` (a stable time of the
+    first seed), so seeding again is a replay."""
+    promotions = [
+        PromotionInput(
+            id="spring-sale",
+            name="Spring sale: 20% off shoes",
+            description="Gold members shop it a day early.",
+            effect=Effect(EffectKind.PERCENT_OFF, target=Target.LINES, percent=Decimal(20)),
+            conditions=Conditions(categories=frozenset({"shoes"})),
+            schedule=Schedule(
+                starts_at=anchor + timedelta(hours=12),
+                ends_at=anchor + timedelta(days=30),
+                early_access=(EarlyAccess("GOLD", 24),),
+            ),
+            limits=Limits(total_uses=500, per_member=2),
+            priority=10,
+        ),
+        PromotionInput(
+            id="free-shipping",
+            name="Free shipping from 50 EUR",
+            effect=Effect(EffectKind.FREE_SHIPPING, target=Target.SHIPPING),
+            conditions=Conditions(min_subtotal=Decimal(50)),
+            stacking=Stacking.UNIVERSAL,
+            currency="EUR",
+        ),
+        PromotionInput(
+            id="socks-double-points",
+            name="Double points on socks",
+            effect=Effect(EffectKind.POINTS_MULTIPLIER, target=Target.LINES, multiplier=Decimal(2)),
+            conditions=Conditions(categories=frozenset({"socks"})),
+            stacking=Stacking.UNIVERSAL,
+        ),
+        PromotionInput(
+            id="summer10",
+            name="SUMMER10: 10 EUR off 60 EUR",
+            activation=Activation.CODE,
+            code="SUMMER10",
+            effect=Effect(EffectKind.AMOUNT_OFF, amount=Decimal(10)),
+            conditions=Conditions(min_subtotal=Decimal(60)),
+            limits=Limits(total_uses=1000, budget=Decimal(5000), per_member=1),
+            stacking=Stacking.EXCLUSIVE,
+            currency="EUR",
+        ),
+        PromotionInput(
+            id="vip-thanks",
+            name="VIP thank-you: 15% off, one use per code",
+            activation=Activation.CODE,
+            effect=Effect(EffectKind.PERCENT_OFF, percent=Decimal(15)),
+            limits=Limits(per_code=1),
+        ),
+    ]
+    for promotion in promotions:
+        services.promotions.create(_ADMIN, promotion)
+    services.promotions.create_batch(
+        _ADMIN,
+        BatchInput(
+            promotion_id="vip-thanks", count=50, prefix="VIP-", length=8, idempotency_key="demo-vip"
         ),
     )

@@ -387,7 +387,7 @@ def every_minute(services: Services, stop: threading.Event) -> None:
     """What EventBridge runs every few minutes in AWS: expired reservations released."""
     while not stop.wait(60):
         try:
-            services.checkout.expire_due()
+            services.reservations.expire_due()
         except Exception:
             logging.getLogger(__name__).exception("Releasing expired reservations failed")
 

@@ -133,3 +133,41 @@ def record(
 def recorded_entry(record: RecordItem) -> Entry:
     assert isinstance(record, IdempotencyItem)
     return store.get_entry(record.answer["member"], record.answer["seq"])
+
+
+def give_back(
+    state: State,
+    points: PointsState,
+    seq: int,
+    amount: int,
+    *,
+    by: str,
+    reference: str,
+    reason: str,
+) -> tuple[PointsState, Entry]:
+    """Points paid with and returned (a released reservation, a refunded order paid partly
+    with points): a new lot, spendable at once and valid as the program says, since the lots
+    that paid may have expired meanwhile."""
+    validity = state.settings.lot_validity
+    lot = Lot(
+        id=f"{state.member.id}-{seq}",
+        points=amount,
+        remaining=amount,
+        activates_at=state.now,
+        expires_at=None if validity is None else state.now + validity,
+        status=LotStatus.ACTIVE,
+    )
+    after = credit(points, lot)
+    entry = Entry(
+        member_id=state.member.id,
+        seq=seq,
+        kind=EntryKind.RETURN,
+        points=amount,
+        balance_after=after.balance,
+        created_at=state.now,
+        actor=by,
+        reference=reference,
+        reason=reason,
+        lot=lot,
+    )
+    return after, entry

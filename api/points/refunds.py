@@ -113,6 +113,25 @@ class RefundService:
                 base_reversed=base_reversed,
             )
 
+            # Points the customer paid with at checkout come back in the refund's share
+            # (cumulative, like the points taken back), after the clawback.
+            points, extra = clawback.state, []
+            if order.reservation_id is not None:
+                paid = commits.points_paid(member_snapshot, order.reservation_id)
+                back = reversed_share(paid, total, refunded_after) - reversed_share(
+                    paid, total, refunded
+                )
+                if back:
+                    points, paid_back = ledger.give_back(
+                        state,
+                        points,
+                        entry.seq + 1,
+                        back,
+                        by=actor.actor,
+                        reference=refund_id,
+                        reason=f"Paid with points, order {order_id} refunded",
+                    )
+                    extra.append(replace(paid_back, order_id=order_id, refund_id=refund_id))
             # A full refund gives back the uses and budget its checkout reservation held.
             returned = None
             full = refunded_after == total
@@ -130,10 +149,11 @@ class RefundService:
                         keyed.record, keyed.fingerprint, entry, state.now, order_id=order_id
                     ),
                     store.entry_to_item(entry),
+                    *(store.entry_to_item(e) for e in extra),
                 ],
                 changed=[
                     store.order_to_item(changed_order),
-                    ledger.member_item(state, clawback.state, [entry], tier),
+                    ledger.member_item(state, points, [entry, *extra], tier),
                     *([] if returned is None else [returned.write]),
                 ],
                 added=[] if returned is None else returned.adds,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from api.errors import InvalidInput, NotFound, ReservationExpired
-from api.promotions import store
+from api.promotions import holds, store
 from api.promotions.model import Reservation, ReservationStatus
 from api.store.base import Key, TableItem
 from api.store.reads import Snapshot
@@ -40,7 +40,7 @@ def claim(
     item = snapshot.get(reservation_key(reservation_id), store.ReservationItem)
     if item is None:
         raise NotFound("reservation")
-    reservation = store.reservation_from_item(item)
+    reservation = holds.reservation_from_item(item)
     if reservation.member_id != member_id:
         raise InvalidInput("reservationId", "This reservation is for another member's cart.")
     if reservation.status is ReservationStatus.COMMITTED:
@@ -53,7 +53,7 @@ def claim(
         )
     committed = replace(reservation, status=ReservationStatus.COMMITTED, order_id=order_id)
     return Claim(
-        committed, store.reservation_to_item(committed, item.request_hash, SHARDS, now=now)
+        committed, holds.reservation_to_item(committed, item.request_hash, SHARDS, now=now)
     )
 
 
@@ -69,11 +69,18 @@ def give_back(snapshot: Snapshot, reservation_id: str, now: datetime) -> GiveBac
     item = snapshot.get(store.reservation_key(reservation_id), store.ReservationItem)
     if item is None:
         return None
-    reservation = store.reservation_from_item(item)
+    reservation = holds.reservation_from_item(item)
     if reservation.status is not ReservationStatus.COMMITTED:
         return None
     returned = replace(reservation, status=ReservationStatus.RETURNED)
     adds = [
-        add for hold in reservation.holds for add in store.return_adds(hold, reservation.member_id)
+        add for hold in reservation.holds for add in holds.return_adds(hold, reservation.member_id)
     ]
-    return GiveBack(store.reservation_to_item(returned, item.request_hash, SHARDS, now=now), adds)
+    return GiveBack(holds.reservation_to_item(returned, item.request_hash, SHARDS, now=now), adds)
+
+
+def points_paid(snapshot: Snapshot, reservation_id: str) -> int:
+    """The points a committed order's customer paid with at checkout (refunds return their
+    share)."""
+    item = snapshot.get(store.reservation_key(reservation_id), store.ReservationItem)
+    return 0 if item is None else holds.reservation_from_item(item).points

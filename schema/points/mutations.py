@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
 import strawberry
 
+from api import errors
 from api.points import model
 from schema.common import MoneyInput
 from schema.context import Info
@@ -185,6 +187,22 @@ class PointsMutation:
     def record_order(self, info: Info, input: RecordOrderInput) -> RecordOrderResult:
         ctx = info.context
         result = ctx.services.orders.record_order(ctx.principal, input.to_domain())
+        return OrderRecorded(
+            order=Order.from_domain(result.order), entry=PointsEntry.from_domain(result.entry)
+        )
+
+    @mutation(
+        "Shop backend: the order a reserveCart reservation became - recordOrder with its "
+        "reservationId: what it held is used, its promotions' points become the order's."
+    )
+    def commit_reservation(
+        self, info: Info, reservation_id: strawberry.ID, order: RecordOrderInput
+    ) -> RecordOrderResult:
+        if order.reservation_id not in (None, reservation_id):
+            raise errors.InvalidInput("order.reservationId", "Not the reservation committed.")
+        ctx = info.context
+        data = replace(order.to_domain(), reservation_id=reservation_id)
+        result = ctx.services.orders.record_order(ctx.principal, data)
         return OrderRecorded(
             order=Order.from_domain(result.order), entry=PointsEntry.from_domain(result.entry)
         )

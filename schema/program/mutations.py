@@ -123,7 +123,7 @@ class ProgramMutation:
             ctx.principal, input.seconds, days=input.days, hours=input.hours
         )
         report = ctx.services.maintenance.run()
-        ctx.services.checkout.expire_due()
+        ctx.services.reservations.expire_due()
         return TestClockAdvanced(
             test_clock=TestClock(
                 now=report.now, offset_seconds=int(settings.clock_offset.total_seconds())

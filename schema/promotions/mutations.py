@@ -103,7 +103,7 @@ class PromotionMutation:
     )
     def reserve_cart(self, info: Info, input: ReserveCartInput) -> ReserveCartResult:
         ctx = info.context
-        reservation = ctx.services.checkout.reserve(
+        reservation = ctx.services.reservations.reserve(
             ctx.principal, input.cart.to_domain(), input.idempotency_key, input.points
         )
         return CartReserved(reservation=Reservation.from_domain(reservation))
@@ -111,7 +111,7 @@ class PromotionMutation:
     @mutation("Give back everything a held reservation holds (harmless if done already).")
     def release_reservation(self, info: Info, id: strawberry.ID) -> ReleaseReservationResult:
         ctx = info.context
-        reservation = ctx.services.checkout.release(ctx.principal, id)
+        reservation = ctx.services.reservations.release(ctx.principal, id)
         return ReservationReleased(reservation=Reservation.from_domain(reservation))
 
 

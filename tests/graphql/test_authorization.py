@@ -23,6 +23,7 @@ from tests.support import ADMIN as ADMIN_PRINCIPAL
 from tests.support import enroll, ledger_entries, order, stored_member
 
 ROLES = {"anonymous": ANONYMOUS, "member": MEMBER, "service": SERVICE, "admin": ADMIN}
+_NOT_ADMIN = {"member": "FORBIDDEN", "service": "FORBIDDEN"}
 OK = "ok"
 
 # operation: (document, variables, {role: OK or the error code})
@@ -67,6 +68,13 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         'mutation { recordOrder(input: {orderId: "o-9", customerId: "cust-1", '
         'placedAt: "2026-03-01T12:00:00Z", total: {amount: "10", currency: "EUR"}}) '
         "{ __typename } }",
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": "FORBIDDEN"},
+    ),
+    "commitReservation": (
+        'mutation { commitReservation(reservationId: "rsv_000000000000000000000000", order: '
+        '{orderId: "o-9", customerId: "cust-1", placedAt: "2026-03-01T12:00:00Z", '
+        'total: {amount: "10", currency: "EUR"}}) { __typename } }',
         {},
         {"member": "FORBIDDEN", "service": OK, "admin": "FORBIDDEN"},
     ),
@@ -141,6 +149,65 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         'until: "2027-01-01T00:00:00Z", idempotencyKey: "k"}) { __typename } }',
         {},
         {"member": "FORBIDDEN", "service": "FORBIDDEN", "admin": OK},
+    ),
+    "evaluateCart (own or a guest's)": (
+        '{ evaluateCart(cart: {currency: "EUR", lines: [{sku: "A", quantity: 1, '
+        'unitPrice: "10"}]}) { total { amount } } }',
+        {},
+        {"member": OK, "service": OK, "admin": OK},
+    ),
+    "evaluateCart (a member's)": (
+        '{ evaluateCart(cart: {customerId: "cust-2", currency: "EUR", lines: [{sku: "A", '
+        'quantity: 1, unitPrice: "10"}]}) { total { amount } } }',
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": OK},
+    ),
+    "promotions": ("{ promotions { id } }", {}, {"admin": OK, **_NOT_ADMIN}),
+    "promotion": ('{ promotion(id: "p-1") { id } }', {}, {"admin": "NOT_FOUND", **_NOT_ADMIN}),
+    "codeBatches": ('{ codeBatches(promotionId: "p-1") { id } }', {}, {"admin": OK, **_NOT_ADMIN}),
+    "createPromotion": (
+        'mutation { createPromotion(input: {id: "p-1", name: "P", effect: {kind: PERCENT_OFF, '
+        'percent: "10"}}) { __typename } }',
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "updatePromotion": (
+        'mutation { updatePromotion(input: {id: "p-1", name: "P", effect: {kind: PERCENT_OFF, '
+        'percent: "10"}}) { __typename } }',
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "pausePromotion": (
+        'mutation { pausePromotion(id: "p-1") { __typename } }',
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "resumePromotion": (
+        'mutation { resumePromotion(id: "p-1") { __typename } }',
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "archivePromotion": (
+        'mutation { archivePromotion(id: "p-1") { __typename } }',
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "createCodeBatch": (
+        'mutation { createCodeBatch(input: {promotionId: "p-1", idempotencyKey: "k", count: 5}) '
+        "{ __typename } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "reserveCart": (
+        'mutation { reserveCart(input: {idempotencyKey: "k", cart: {currency: "EUR", lines: '
+        '[{sku: "A", quantity: 1, unitPrice: "10"}]}}) { __typename } }',
+        {},
+        {"member": OK, "service": OK, "admin": OK},
+    ),
+    "releaseReservation": (
+        'mutation { releaseReservation(id: "rsv_000000000000000000000000") { __typename } }',
+        {},
+        {"member": OK, "service": OK, "admin": OK},
     ),
     "resetTestClock": (
         "mutation { resetTestClock { __typename } }",

@@ -15,7 +15,7 @@ from api.errors import (
     InvalidInput,
     ReservationExpired,
 )
-from api.points.model import EntryKind, OrderInput, RefundInput
+from api.points.model import AdjustInput, EntryKind, OrderInput, RefundInput
 from api.program.model import SettingsChange
 from api.promotions.model import (
     Activation,
@@ -102,16 +102,16 @@ def test_a_cart_is_evaluated_with_reasons_and_hints_and_nothing_written(shop: Se
 
 def test_reserve_record_refund_and_the_uses_come_back(shop: Services) -> None:
     member_id = stored_member_id = enroll(shop, "cust-1")
-    reservation = shop.checkout.reserve(SERVICE, cart(codes=("BONUS100",)), "k-1")
+    reservation = shop.reservations.reserve(SERVICE, cart(codes=("BONUS100",)), "k-1")
     assert reservation.status is ReservationStatus.HELD
     assert {a.promotion_id for a in reservation.evaluation.applied} == {
         "ten-off",
         "free-shipping",
         "bonus",
     }
-    assert shop.checkout.reserve(SERVICE, cart(codes=("BONUS100",)), "k-1") == reservation
+    assert shop.reservations.reserve(SERVICE, cart(codes=("BONUS100",)), "k-1") == reservation
     with pytest.raises(IdempotencyConflict):
-        shop.checkout.reserve(SERVICE, cart("70.00"), "k-1")
+        shop.reservations.reserve(SERVICE, cart("70.00"), "k-1")
     assert shop.promotions.get(ADMIN, "ten-off").usage.uses == 1
     result = shop.orders.record_order(
         SERVICE,
@@ -147,16 +147,16 @@ def test_reserve_record_refund_and_the_uses_come_back(shop: Services) -> None:
 
 
 def test_limits_hold_across_reservations_and_release_gives_back(shop: Services) -> None:
-    first = shop.checkout.reserve(SERVICE, cart(), "k-1")
-    second = shop.checkout.reserve(SERVICE, cart(), "k-2")
-    third = shop.checkout.reserve(SERVICE, cart(), "k-3")
+    first = shop.reservations.reserve(SERVICE, cart(), "k-1")
+    second = shop.reservations.reserve(SERVICE, cart(), "k-2")
+    third = shop.reservations.reserve(SERVICE, cart(), "k-3")
     applied = [{a.promotion_id for a in r.evaluation.applied} for r in (first, second, third)]
     assert ["ten-off" in a for a in applied] == [True, True, False]
     assert any(n.reason is Reason.USES_EXHAUSTED for n in third.evaluation.not_applied)
-    released = shop.checkout.release(SERVICE, first.id)
+    released = shop.reservations.release(SERVICE, first.id)
     assert released.status is ReservationStatus.RELEASED
-    assert shop.checkout.release(SERVICE, first.id).status is ReservationStatus.RELEASED
-    fourth = shop.checkout.reserve(SERVICE, cart(), "k-4")
+    assert shop.reservations.release(SERVICE, first.id).status is ReservationStatus.RELEASED
+    fourth = shop.reservations.reserve(SERVICE, cart(), "k-4")
     assert "ten-off" in {a.promotion_id for a in fourth.evaluation.applied}
     with pytest.raises(ReservationExpired):
         shop.orders.record_order(
@@ -173,10 +173,10 @@ def test_limits_hold_across_reservations_and_release_gives_back(shop: Services) 
 
 
 def test_reservations_expire_with_the_clock_and_cannot_be_committed(shop: Services) -> None:
-    held = shop.checkout.reserve(SERVICE, cart(), "k-1")
+    held = shop.reservations.reserve(SERVICE, cart(), "k-1")
     shop.program.advance_clock(ADMIN, 31 * 60)
-    assert shop.checkout.expire_due() == 1
-    assert shop.checkout.expire_due() == 0
+    assert shop.reservations.expire_due() == 1
+    assert shop.reservations.expire_due() == 0
     assert shop.promotions.get(ADMIN, "ten-off").usage.uses == 0
     with pytest.raises(ReservationExpired):
         shop.orders.record_order(
@@ -194,23 +194,49 @@ def test_reservations_expire_with_the_clock_and_cannot_be_committed(shop: Servic
 
 def test_points_paid_at_checkout_come_back_when_released(shop: Services) -> None:
     member_id = enroll(shop, "cust-1")
-    shop.spending.adjust(
-        ADMIN,
-        __import__("api.points.model", fromlist=["AdjustInput"]).AdjustInput(
-            50, "seed", "a-1", customer_id="cust-1"
-        ),
-    )
+    shop.spending.adjust(ADMIN, AdjustInput(50, "seed", "a-1", customer_id="cust-1"))
     with pytest.raises(InsufficientPoints):
-        shop.checkout.reserve(SERVICE, cart(), "k-0", points=60)
-    held = shop.checkout.reserve(member("cust-1"), cart(customer=None), "k-1", points=30)
+        shop.reservations.reserve(SERVICE, cart(), "k-0", points=60)
+    held = shop.reservations.reserve(member("cust-1"), cart(customer=None), "k-1", points=30)
     assert stored_member(member_id).balance == 20
-    shop.checkout.release(member("cust-1"), held.id)
+    shop.reservations.release(member("cust-1"), held.id)
     assert stored_member(member_id).balance == 50
     kinds = [e.kind for e in ledger_entries(member_id)]
     assert kinds == [EntryKind.ADJUST, EntryKind.REDEEM, EntryKind.RETURN]
     assert_ledger_consistent(member_id)
     with pytest.raises(Forbidden):
-        shop.checkout.release(member("cust-2"), held.id)
+        shop.reservations.release(member("cust-2"), held.id)
+
+
+def test_points_paid_at_checkout_come_back_in_each_refund_share(shop: Services) -> None:
+    member_id = enroll(shop, "cust-1")
+    shop.spending.adjust(ADMIN, AdjustInput(100, "seed", "a-1", customer_id="cust-1"))
+    held = shop.reservations.reserve(SERVICE, cart(), "k-1", points=30)
+    shop.orders.record_order(
+        SERVICE,
+        OrderInput(
+            "o-1",
+            Decimal(40),
+            "EUR",
+            shop.program.current_time(),
+            customer_id="cust-1",
+            reservation_id=held.id,
+        ),
+    )
+    assert stored_member(member_id).balance == 100 - 30 + 40
+    shop.refunds.refund_order(SERVICE, RefundInput("r-1", "o-1", Decimal(10), "EUR"))
+    # A quarter of the order: 10 of its 40 points back, 7 of the 30 paid (rounded down).
+    assert stored_member(member_id).balance == 110 - 10 + 7
+    shop.refunds.refund_order(SERVICE, RefundInput("r-2", "o-1", Decimal(30), "EUR"))
+    assert stored_member(member_id).balance == 100  # the rest: all 30 paid are back
+    kinds = [(e.kind, e.points) for e in ledger_entries(member_id)]
+    assert kinds[-4:] == [
+        (EntryKind.REFUND, -10),
+        (EntryKind.RETURN, 7),
+        (EntryKind.REFUND, -30),
+        (EntryKind.RETURN, 23),
+    ]
+    assert_ledger_consistent(member_id)
 
 
 def test_evaluate_is_one_read_with_the_catalog_cached(shop: Services) -> None:
@@ -219,7 +245,7 @@ def test_evaluate_is_one_read_with_the_catalog_cached(shop: Services) -> None:
         shop.checkout.evaluate(SERVICE, cart(codes=("BONUS100",)))
     assert dict(calls) == {"BatchGetItem": 1}
     with count_requests() as calls:
-        shop.checkout.reserve(SERVICE, cart(), "k-1")
+        shop.reservations.reserve(SERVICE, cart(), "k-1")
     assert dict(calls) == {"BatchGetItem": 1, "TransactWriteItems": 1}
 
 

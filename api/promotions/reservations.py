@@ -1,0 +1,201 @@
+"""Reservations: a cart's evaluation with every use, budget and code it consumes held, and
+optionally points the member pays with, until recordOrder commits it
+(api/promotions/commits.py), releaseReservation returns it, or the scheduled job expires it.
+
+A reservation holds with conditional counter updates in one transaction
+(api/promotions/holds.py): a counter at its limit cancels the transaction, and the retry
+re-reads and re-decides, so no limit is ever exceeded however many carts race for the last
+use. Releasing and expiring give back exactly what was held, once: the reservation leaves
+HELD in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
+
+from api import validation as v
+from api.auth import SYSTEM, Principal
+from api.clock import Clock
+from api.errors import InsufficientPoints, InvalidInput, NotFound
+from api.idempotency import Keyed, Plan, fingerprint, keyed_write, versioned_write
+from api.points import ledger
+from api.points.lots import debit
+from api.points.model import Entry, EntryKind
+from api.points.store import entry_to_item
+from api.program import store as program
+from api.program.service import ProgramService
+from api.promotions import holds, store
+from api.promotions.checkout import CheckoutService, check_cart
+from api.promotions.commits import SHARDS, reservation_key
+from api.promotions.model import CartInput, Hold, Promotion, Reservation, ReservationStatus
+from api.store.base import RecordItem, TableItem
+from api.store.reads import Snapshot
+
+
+class ReservationService:
+    def __init__(self, clock: Clock, program_service: ProgramService, checkout: CheckoutService):
+        self._clock = clock
+        self._program = program_service
+        self._checkout = checkout
+
+    def reserve(
+        self, actor: Principal, data: CartInput, idempotency_key: str, points: int = 0
+    ) -> Reservation:
+        """The evaluation, with every use, budget and code it consumes held until the TTL
+        (program setting) or until recordOrder commits it or releaseReservation returns it.
+        Idempotent on the key: the same cart again returns the first reservation."""
+        cart, member_id = check_cart(data)
+        member_id = self._checkout.authorize(actor, member_id)
+        key = v.external_id("idempotencyKey", idempotency_key)
+        if points and member_id is None:
+            raise InvalidInput("points", "Only a member pays with points.")
+        if points:
+            v.points("points", points)
+        scope = member_id or actor.actor
+        reservation_id = "rsv_" + hashlib.sha256(f"{scope}#{key}".encode()).hexdigest()[:24]
+        keyed = Keyed(
+            store.reservation_key(reservation_id),
+            fingerprint({"cart": repr(cart), "member": member_id, "points": points}),
+            "idempotencyKey",
+        )
+        keys, live = self._checkout.reads(cart, member_id)
+
+        def decide(snapshot: Snapshot) -> Plan[Reservation]:
+            checkout = self._checkout.checkout(snapshot, cart, member_id, live)
+            evaluated = self._checkout.evaluated(checkout)
+            ttl = timedelta(minutes=checkout.settings.reservation_minutes)
+            held = tuple(
+                Hold(
+                    a.promotion_id,
+                    a.discount,
+                    a.code,
+                    per_member=bool(_promotion(live, a.promotion_id).limits.per_member)
+                    and member_id is not None,
+                )
+                for a in evaluated.evaluation.applied
+            )
+            reservation = Reservation(
+                id=reservation_id,
+                status=ReservationStatus.HELD,
+                member_id=member_id,
+                cart=cart,
+                evaluation=evaluated.evaluation,
+                holds=held,
+                points=points,
+                bonus_points=evaluated.evaluation.bonus_points,
+                base_points=evaluated.base_points,
+                tier_multiplier=evaluated.tier_multiplier,
+                expires_at=checkout.now + ttl,
+                created_at=checkout.now,
+            )
+            item = holds.reservation_to_item(reservation, keyed.fingerprint, SHARDS)
+            added = [
+                add
+                for hold in held
+                for add in holds.hold_adds(
+                    _promotion(live, hold.promotion_id), hold, member_id, cart.currency
+                )
+            ]
+            new: list[TableItem] = [item]
+            changed: list[TableItem] = []
+            if points and checkout.member is not None:
+                # Paid with points: spent now (earliest expiry first), given back if the
+                # reservation is released or expires.
+                state = ledger.State(
+                    checkout.member, checkout.settings, checkout.tiers, checkout.now
+                )
+                spent = debit(checkout.member.points, points, checkout.now, include_pending=False)
+                if spent is None:
+                    available = checkout.member.points.available(checkout.now)
+                    raise InsufficientPoints(points, available)
+                after, funding = spent
+                entry = Entry(
+                    member_id=checkout.member.id,
+                    seq=checkout.member.next_seq,
+                    kind=EntryKind.REDEEM,
+                    points=-points,
+                    balance_after=after.balance,
+                    created_at=checkout.now,
+                    actor=actor.actor,
+                    reference=reservation_id,
+                    reason="Paid at checkout",
+                    funding=tuple(funding),
+                )
+                new.append(entry_to_item(entry))
+                changed.append(ledger.member_item(state, after, [entry]))
+            return Plan(replace(reservation, version=1), new=new, changed=changed, added=added)
+
+        def replay(record: RecordItem) -> Reservation:
+            assert isinstance(record, store.ReservationItem)
+            return holds.reservation_from_item(record)
+
+        return keyed_write(self._clock, keyed, keys, decide, replay)
+
+    def release(self, actor: Principal, reservation_id: str) -> Reservation:
+        """Returns everything a held reservation holds. Releasing twice is harmless."""
+        self._checkout.authorize(actor, None)  # who may check out at all, before anything is read
+        return self._finish(actor, reservation_id, ReservationStatus.RELEASED)
+
+    def _finish(
+        self, actor: Principal | None, reservation_id: str, status: ReservationStatus
+    ) -> Reservation:
+        key = reservation_key(reservation_id)
+
+        def decide(snapshot: Snapshot) -> Plan[Reservation]:
+            item = snapshot.get(key, store.ReservationItem)
+            if item is None:
+                raise NotFound("reservation")
+            reservation = holds.reservation_from_item(item)
+            if actor is not None:
+                self._checkout.authorize(actor, reservation.member_id)
+            if reservation.status is not ReservationStatus.HELD:
+                return Plan(reservation)  # done already (released, expired or committed)
+            now = self._program.now(program.settings(snapshot))
+            if status is ReservationStatus.EXPIRED and now < reservation.expires_at:
+                return Plan(reservation)
+            done = replace(reservation, status=status)
+            owner = reservation.member_id
+            added = [add for hold in reservation.holds for add in holds.return_adds(hold, owner)]
+            new: list[TableItem] = []
+            changed: list[TableItem] = [
+                holds.reservation_to_item(done, item.request_hash, SHARDS, now=now)
+            ]
+            if reservation.points and owner is not None:
+                state = ledger.state(Snapshot(ledger.reads(owner)), owner, self._program)
+                points, entry = ledger.give_back(
+                    state,
+                    state.member.points,
+                    state.member.next_seq,
+                    reservation.points,
+                    by=SYSTEM.actor if actor is None else actor.actor,
+                    reference=reservation.id,
+                    reason=f"Reservation {status.value.lower()}",
+                )
+                new.append(entry_to_item(entry))
+                changed.append(ledger.member_item(state, points, [entry]))
+            written = replace(done, version=(done.version or 0) + 1)
+            return Plan(written, new=new, changed=changed, added=added)
+
+        return versioned_write(self._clock, [key, program.SETTINGS_KEY], decide)
+
+    def expire_due(self) -> int:
+        """Release every held reservation past its TTL (the scheduled job): through the due
+        index's RESV shards, never a scan. Returns how many it released."""
+        settings = self._program.load()
+        now = self._program.now(settings)
+        released = 0
+        for shard in range(SHARDS):
+            for key in TableItem.due_index.query(f"RESV#{shard}", TableItem.due_at <= now):
+                reservation_id = key.pk.removeprefix("RESV#")
+                if self._finish(None, reservation_id, ReservationStatus.EXPIRED).status is (
+                    ReservationStatus.EXPIRED
+                ):
+                    released += 1
+        return released
+
+
+def _promotion(live: Sequence[Promotion], promotion_id: str) -> Promotion:
+    return next(p for p in live if p.id == promotion_id)
