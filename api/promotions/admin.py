@@ -21,6 +21,7 @@ from api.promotions import checks, codes, store
 from api.promotions.model import (
     Activation,
     BatchInput,
+    BatchStatus,
     Code,
     CodeBatch,
     Promotion,
@@ -247,7 +248,7 @@ class PromotionAdmin:
                 # (a redelivered stream record) writes the same codes, not new ones.
                 spec={**spec, "seed": secrets.token_hex(16)},
                 generated=0,
-                status="PENDING",
+                status=BatchStatus.PENDING,
                 created_at=now,
                 updated_at=now,
             )
@@ -294,37 +295,3 @@ def _from_input(data: PromotionInput, now: datetime) -> Promotion:
         created_at=now,
         updated_at=now,
     )
-
-
-@dataclass(frozen=True)
-class Offer:
-    """A promotion as a member sees it: when it opens for them (early access included)."""
-
-    promotion: Promotion
-    opens_at: datetime | None  # for this member; None: open already
-    early: bool  # they open before everyone
-
-
-def offers(
-    live: Sequence[Promotion], member_tier_rank: int, ranks: dict[str, int], now: datetime
-) -> list[Offer]:
-    """The active automatic promotions a member can get, or soon: not ended, their tier
-    high enough, with when each opens for them."""
-    found = []
-    for p in live:
-        if p.status is not Status.ACTIVE or p.activation is not Activation.AUTOMATIC:
-            continue
-        if p.schedule.ends_at is not None and now >= p.schedule.ends_at:
-            continue
-        minimum = p.conditions.min_tier
-        if minimum is not None and member_tier_rank < ranks.get(minimum, 10**6):
-            continue
-        start = p.schedule.starts_at
-        hours = [
-            e.hours
-            for e in p.schedule.early_access
-            if e.tier in ranks and member_tier_rank >= ranks[e.tier]
-        ]
-        opens = None if start is None else start - timedelta(hours=max(hours, default=0))
-        found.append(Offer(p, None if opens is None or opens <= now else opens, bool(hours)))
-    return sorted(found, key=lambda o: (-o.promotion.priority, o.promotion.id))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from api import validation as v
@@ -24,7 +24,7 @@ from api.program import store as program
 from api.program.model import ProgramSettings
 from api.program.service import ProgramService
 from api.promotions import codes, engine, store
-from api.promotions.admin import Catalog, Offer, offers
+from api.promotions.admin import Catalog
 from api.promotions.model import (
     Activation,
     Candidate,
@@ -227,3 +227,37 @@ class CheckoutService:
         member_id = self.authorize(actor, member_id)
         keys, live = self.reads(cart, member_id)
         return self.evaluated(self.checkout(Snapshot(keys), cart, member_id, live))
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A promotion as a member sees it: when it opens for them (early access included)."""
+
+    promotion: Promotion
+    opens_at: datetime | None  # for this member; None: open already
+    early: bool  # they open before everyone
+
+
+def offers(
+    live: Sequence[Promotion], member_tier_rank: int, ranks: dict[str, int], now: datetime
+) -> list[Offer]:
+    """The active automatic promotions a member can get, or soon: not ended, their tier
+    high enough, with when each opens for them."""
+    found = []
+    for p in live:
+        if p.status is not Status.ACTIVE or p.activation is not Activation.AUTOMATIC:
+            continue
+        if p.schedule.ends_at is not None and now >= p.schedule.ends_at:
+            continue
+        minimum = p.conditions.min_tier
+        if minimum is not None and member_tier_rank < ranks.get(minimum, 10**6):
+            continue
+        start = p.schedule.starts_at
+        hours = [
+            e.hours
+            for e in p.schedule.early_access
+            if e.tier in ranks and member_tier_rank >= ranks[e.tier]
+        ]
+        opens = None if start is None else start - timedelta(hours=max(hours, default=0))
+        found.append(Offer(p, None if opens is None or opens <= now else opens, bool(hours)))
+    return sorted(found, key=lambda o: (-o.promotion.priority, o.promotion.id))

@@ -126,12 +126,21 @@ def _conditions(c: Conditions, currency: str | None, tiers: Collection[str]) -> 
     )
     if currency is not None and currencies and currencies != {currency}:
         raise InvalidInput("conditions.currencies", f"Amounts are in {currency}: only {currency}.")
+    skus = _names("conditions.skus", c.skus)
+    exclude_skus = _names("conditions.excludeSkus", c.exclude_skus)
+    # Included and excluded at once is a mistake, not a rule to resolve silently.
+    if both := sorted(skus & exclude_skus):
+        raise InvalidInput("conditions.excludeSkus", f"Also included: {', '.join(both[:5])}.")
+    if both := sorted(categories & excluded):
+        raise InvalidInput(
+            "conditions.excludeCategories", f"Also included: {', '.join(both[:5])}."
+        )
     return replace(
         c,
         min_subtotal=_money("conditions.minSubtotal", c.min_subtotal, currency),
         min_quantity=_count("conditions.minQuantity", c.min_quantity, 0, 10_000) or 0,
-        skus=_names("conditions.skus", c.skus),
-        exclude_skus=_names("conditions.excludeSkus", c.exclude_skus),
+        skus=skus,
+        exclude_skus=exclude_skus,
         categories=categories,
         exclude_categories=excluded,
         currencies=currencies,

@@ -312,9 +312,15 @@ class CodeBatch:
     promotion_id: str
     count: int
     generated: int
-    status: str  # PENDING, RUNNING, DONE
+    status: BatchStatus
     created_at: datetime
     updated_at: datetime
+
+
+class BatchStatus(StrEnum):
+    PENDING = "PENDING"  # ordered; the stream has not reached it yet
+    RUNNING = "RUNNING"  # `generated` of `count` written
+    DONE = "DONE"
 
 
 class ReservationStatus(StrEnum):

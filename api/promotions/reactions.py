@@ -18,7 +18,7 @@ from api.clock import Clock
 from api.idempotency import Plan
 from api.observability import count, logger
 from api.promotions import store
-from api.promotions.model import Code
+from api.promotions.model import BatchStatus, Code
 from api.store.reads import Snapshot
 from api.store.tx import Cancelled, Retry, with_retries
 from api.stream import Change, Reaction
@@ -69,7 +69,7 @@ def _write(batch: store.BatchItem, indexes: Sequence[int]) -> int:
 def generate_codes(clock: Clock) -> Reaction:
     def react(change: Change) -> None:
         item = change.new
-        if not isinstance(item, store.BatchItem) or item.status == "DONE":
+        if not isinstance(item, store.BatchItem) or item.status == BatchStatus.DONE:
             return
         batch = item
         count_wanted = int(batch.spec["count"])
@@ -82,7 +82,7 @@ def generate_codes(clock: Clock) -> Reaction:
             if current is None or current.generated != start:
                 return Plan(None)  # another delivery recorded this chunk
             current.generated = end
-            current.status = "DONE" if end >= count_wanted else "RUNNING"
+            current.status = BatchStatus.DONE if end >= count_wanted else BatchStatus.RUNNING
             current.updated_at = clock.now()
             return Plan(None, changed=[current])
 

@@ -26,6 +26,7 @@ from pynamodb.exceptions import PutError
 
 from api.promotions.model import (
     Activation,
+    BatchStatus,
     Code,
     CodeBatch,
     Conditions,
@@ -113,7 +114,7 @@ class BatchItem(RecordItem, discriminator="promotion_code_batch"):
     promotion_id = UnicodeAttribute()
     spec = JSONAttribute()  # prefix, length, charset, count, member ids
     generated = IntegerAttribute(default=0)
-    status = UnicodeAttribute()  # PENDING, RUNNING, DONE, FAILED
+    status = UnicodeAttribute()  # BatchStatus
     error = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
@@ -302,7 +303,7 @@ def batch_from_item(item: BatchItem) -> CodeBatch:
         promotion_id=item.promotion_id,
         count=item.spec["count"],
         generated=item.generated,
-        status=item.status,
+        status=BatchStatus(item.status),
         created_at=item.created_at,
         updated_at=item.updated_at,
     )

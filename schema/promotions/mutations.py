@@ -17,8 +17,9 @@ from schema.errors import (
     NotFound,
     mutation,
 )
+from schema.promotions.checkout import Reservation
 from schema.promotions.inputs import CodeBatchInput, PromotionInput, ReserveCartInput
-from schema.promotions.types import CodeBatch, Promotion, Reservation
+from schema.promotions.types import CodeBatch, Promotion
 
 
 @strawberry.type

@@ -6,8 +6,9 @@ import strawberry
 
 from api.promotions.checkout import check_cart
 from schema.context import Info
+from schema.promotions.checkout import CartEvaluation, evaluation_of
 from schema.promotions.inputs import CartInput
-from schema.promotions.types import CartEvaluation, CodeBatch, Promotion, evaluation_of
+from schema.promotions.types import CodeBatch, Promotion
 
 
 @strawberry.type

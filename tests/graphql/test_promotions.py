@@ -181,6 +181,12 @@ def test_members_see_the_promotions_open_to_them(invoke: Invoke, promotions: Non
         ),
         ({"schedule": {"earlyAccess": [{"tier": "GOLD", "hours": 24}]}}, "schedule.earlyAccess"),
         ({"conditions": {"minTier": "DIAMOND"}}, "conditions.minTier"),
+        ({"conditions": {"skus": ["A", "B"], "excludeSkus": ["B"]}}, "conditions.excludeSkus"),
+        (
+            {"conditions": {"categories": ["x"], "excludeCategories": ["x"]}},
+            "conditions.excludeCategories",
+        ),
+        ({"schedule": {"startsAt": "0001-01-01T00:00:00+01:00"}}, "schedule.startsAt"),
         ({"limits": {"totalUses": 0}}, "limits.totalUses"),
         ({"limits": {"perCode": 1}}, "limits.perCode"),
         ({"currency": "ZZZ"}, "currency"),
