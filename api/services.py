@@ -17,6 +17,7 @@ from api.points.spending import SpendingService
 from api.program.service import ProgramService
 from api.promotions import reactions as promotion_reactions
 from api.promotions.admin import Catalog, PromotionAdmin
+from api.promotions.batches import CodeBatches
 from api.promotions.checkout import CheckoutService
 from api.promotions.reservations import ReservationService
 from api.store.binding import bind
@@ -38,6 +39,7 @@ class Services:
     maintenance: MaintenanceService
     tiers: TierService
     promotions: PromotionAdmin
+    code_batches: CodeBatches
     checkout: CheckoutService
     reservations: ReservationService
     reactions: Reactions  # to the table's stream
@@ -61,6 +63,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         maintenance=MaintenanceService(clock, program, config.maintenance_workers),
         tiers=TierService(clock, program),
         promotions=PromotionAdmin(clock, program, catalog),
+        code_batches=CodeBatches(clock, program),
         checkout=checkout,
         reservations=ReservationService(clock, program, checkout),
         # One line per domain that reacts to the table's stream.

@@ -232,7 +232,7 @@ def seed_promotions(services: Services, anchor: datetime) -> None:
     ]
     for promotion in promotions:
         services.promotions.create(_ADMIN, promotion)
-    services.promotions.create_batch(
+    services.code_batches.create(
         _ADMIN,
         BatchInput(
             promotion_id="vip-thanks", count=50, prefix="VIP-", length=8, idempotency_key="demo-vip"

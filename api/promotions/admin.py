@@ -1,16 +1,13 @@
-"""Admins create, change, pause, resume and archive promotions, and order batches of unique
-codes; checkout reads the live ones from a per-container cache (Catalog)."""
+"""Admins create, change, pause, resume and archive promotions; checkout reads the live ones
+from a per-container cache (Catalog). Batches of unique codes: api/promotions/batches.py."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from api import validation as v
 from api.auth import Permission, Principal
 from api.clock import Clock
 from api.errors import InvalidInput, NotFound
@@ -19,11 +16,7 @@ from api.program import store as program
 from api.program.service import ProgramService
 from api.promotions import checks, codes, store
 from api.promotions.model import (
-    Activation,
-    BatchInput,
-    BatchStatus,
     Code,
-    CodeBatch,
     Promotion,
     PromotionInput,
     Status,
@@ -138,7 +131,7 @@ class PromotionAdmin:
         pid = checks.promotion_id(data.id)
 
         def decide(snapshot: Snapshot) -> Plan[Promotion]:
-            current = _live(snapshot, pid)
+            current = live_promotion(snapshot, pid)
             checked = self._checked(snapshot, data)
             if checked.code != current.code:
                 raise InvalidInput("code", "The generic code cannot change; create a promotion.")
@@ -163,7 +156,7 @@ class PromotionAdmin:
         pid = checks.promotion_id(promotion_id)
 
         def decide(snapshot: Snapshot) -> Plan[Promotion]:
-            current = _live(snapshot, pid)
+            current = live_promotion(snapshot, pid)
             now = self._program.now(program.settings(snapshot))
             changed = replace(current, status=status, updated_at=now)
             if status is Status.ARCHIVED:
@@ -208,70 +201,8 @@ class PromotionAdmin:
         actor.require(Permission.MANAGE_PROMOTIONS)
         return sorted(self._catalog.live(), key=lambda p: (-p.priority, p.id))
 
-    # ---- unique codes ----------------------------------------------------------------------
 
-    def create_batch(self, actor: Principal, data: BatchInput) -> CodeBatch:
-        """Orders a batch of unique codes; the stream's reaction generates them in chunks
-        (api/promotions/reactions.py), never this request. Idempotent on its key."""
-        actor.require(Permission.MANAGE_PROMOTIONS)
-        pid = checks.promotion_id(data.promotion_id)
-        key = v.external_id("idempotencyKey", data.idempotency_key)
-        members = [v.member_ref(m, None) for m in data.member_ids]
-        count = len(members) if members else data.count
-        if members and data.count not in (0, len(members)):
-            raise InvalidInput("count", "With memberIds, one code each: count is their number.")
-        pattern = codes.check_pattern(data.prefix, data.length, data.charset, count)
-        if not 1 <= data.uses_per_code <= 10**6:
-            raise InvalidInput("usesPerCode", "From 1 to 1000000.")
-        batch_id = "b" + hashlib.sha256(f"{pid}#{key}".encode()).hexdigest()[:16]
-        spec = {
-            "prefix": pattern.prefix,
-            "length": pattern.length,
-            "charset": pattern.charset,
-            "count": count,
-            "members": members,
-            "uses": data.uses_per_code,
-        }
-        keyed = Keyed(store.batch_key(pid, batch_id), fingerprint(spec), "idempotencyKey")
-
-        def decide(snapshot: Snapshot) -> Plan[CodeBatch]:
-            promotion = _live(snapshot, pid)
-            if promotion.activation is not Activation.CODE:
-                raise InvalidInput("promotionId", "Codes are for CODE promotions.")
-            now = self._program.now(program.settings(snapshot))
-            item = store.BatchItem(
-                *keyed.record,
-                request_hash=keyed.fingerprint,
-                batch_id=batch_id,
-                promotion_id=pid,
-                # The seed makes the codes a function of the batch: a chunk generated twice
-                # (a redelivered stream record) writes the same codes, not new ones.
-                spec={**spec, "seed": secrets.token_hex(16)},
-                generated=0,
-                status=BatchStatus.PENDING,
-                created_at=now,
-                updated_at=now,
-            )
-            return Plan(store.batch_from_item(item), new=[item])
-
-        def replay(record: RecordItem) -> CodeBatch:
-            assert isinstance(record, store.BatchItem)
-            return store.batch_from_item(record)
-
-        keys = [store.promotion_key(pid), program.SETTINGS_KEY]
-        return keyed_write(self._clock, keyed, keys, decide, replay)
-
-    def batches(self, actor: Principal, promotion_id: str) -> list[CodeBatch]:
-        actor.require(Permission.MANAGE_PROMOTIONS)
-        pid = checks.promotion_id(promotion_id)
-        first = store.batch_key(pid, "")
-        items = reads.query(
-            first[0], TableItem.sk.startswith(first[1]), limit=100, descending=False
-        )
-        return [store.batch_from_item(i) for i in items if isinstance(i, store.BatchItem)]
-
-
-def _live(snapshot: Snapshot, pid: str) -> Promotion:
+def live_promotion(snapshot: Snapshot, pid: str) -> Promotion:
     item = snapshot.get(store.promotion_key(pid), store.PromotionItem)
     if item is None:
         raise NotFound("promotion")

@@ -18,12 +18,13 @@ from api.clock import Clock
 from api.idempotency import Plan
 from api.observability import count, logger
 from api.promotions import store
+from api.promotions.batches import PAGE
 from api.promotions.model import BatchStatus, Code
 from api.store.reads import Snapshot
 from api.store.tx import Cancelled, Retry, with_retries
 from api.stream import Change, Reaction
 
-CHUNK = 1000  # codes per stream record: ~10 transactions, a few seconds
+CHUNK = PAGE  # codes per stream record (a few seconds of PutItems), kept as one page
 MAX_REDRAWS = 20
 
 
@@ -41,12 +42,13 @@ def code_at(spec: dict[str, object], index: int, redraw: int) -> str:
     return f"{spec['prefix']}{''.join(chars)}"
 
 
-def _write(batch: store.BatchItem, indexes: Sequence[int]) -> int:
+def _write(batch: store.BatchItem, indexes: Sequence[int]) -> tuple[list[str], int]:
     """Write the codes of these indexes, each only if no code of that name exists; returns
-    how many were drawn again. One PutItem each: a transaction of many would fail whole for
-    one collision, and moto copies the table for every transaction."""
+    them, and how many were drawn again. One PutItem each: a transaction of many would fail
+    whole for one collision, and moto copies the table for every transaction."""
     spec = batch.spec
     members: list[str] = list(spec.get("members") or [])
+    written = []
     redrawn = 0
     for i in indexes:
         for redraw in range(MAX_REDRAWS + 1):
@@ -56,14 +58,13 @@ def _write(batch: store.BatchItem, indexes: Sequence[int]) -> int:
                 Code(code, batch.promotion_id, max_uses=int(spec["uses"]), member_id=member_id),
                 batch_id=batch.batch_id,
             )
-            if store.put_new(item):
-                break
-            if store.code_batch_of(code) == batch.batch_id:
-                break  # written by an earlier delivery of this chunk: the same code
+            if store.put_new(item) or store.code_batch_of(code) == batch.batch_id:
+                break  # new, or written by an earlier delivery of this chunk: the same code
             redrawn += 1
         else:
             raise RuntimeError(f"batch {batch.batch_id}: its pattern's keyspace is too full")
-    return redrawn
+        written.append(code)
+    return written, redrawn
 
 
 def generate_codes(clock: Clock) -> Reaction:
@@ -75,7 +76,7 @@ def generate_codes(clock: Clock) -> Reaction:
         count_wanted = int(batch.spec["count"])
         start = batch.generated
         end = min(start + CHUNK, count_wanted)
-        redrawn = _write(batch, range(start, end))
+        written, redrawn = _write(batch, range(start, end))
 
         def decide(snapshot: Snapshot) -> Plan[None]:
             current = snapshot.get(batch.key, store.BatchItem)
@@ -84,7 +85,8 @@ def generate_codes(clock: Clock) -> Reaction:
             current.generated = end
             current.status = BatchStatus.DONE if end >= count_wanted else BatchStatus.RUNNING
             current.updated_at = clock.now()
-            return Plan(None, changed=[current])
+            page = store.page_item(store.batch_from_item(batch), start // CHUNK, written)
+            return Plan(None, new=[page], changed=[current])
 
         with_retries(clock, lambda: _commit(decide(Snapshot([batch.key]))))
         count("PromotionCodesGenerated", end - start)

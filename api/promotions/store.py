@@ -16,7 +16,7 @@ them within their limits, in the reservation's transaction, never read-modify-wr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -43,7 +43,7 @@ from api.promotions.model import (
     Usage,
 )
 from api.store.base import IntegerAttribute, JSONAttribute, Key, RecordItem, TableItem
-from api.store.reads import get
+from api.store.reads import Snapshot, get
 
 LIVE = "PROMOS#LIVE"
 ARCHIVED = "PROMOS#ARCHIVED"
@@ -68,6 +68,10 @@ def code_key(code: str) -> Key:
 
 def batch_key(promotion_id: str, batch_id: str) -> Key:
     return (f"PROMO#{promotion_id}", f"BATCH#{batch_id}")
+
+
+def page_key(promotion_id: str, batch_id: str, page: int) -> Key:
+    return (f"PROMO#{promotion_id}", f"CODES#{batch_id}#{page:06d}")
 
 
 def reservation_key(reservation_id: str) -> Key:
@@ -119,6 +123,12 @@ class BatchItem(RecordItem, discriminator="promotion_code_batch"):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
+
+
+class PageItem(TableItem, discriminator="promotion_code_page"):
+    """The codes one chunk of a batch generated, in order: what admins export."""
+
+    codes = JSONAttribute()
 
 
 class ReservationItem(RecordItem, discriminator="reservation"):
@@ -323,3 +333,12 @@ def put_new(item: TableItem) -> bool:
 def code_batch_of(code: str) -> str | None:
     item = get(code_key(code), CodeItem)
     return None if item is None else item.batch_id
+
+
+def page_item(batch: CodeBatch, page: int, codes: Sequence[str]) -> PageItem:
+    return PageItem(*page_key(batch.promotion_id, batch.id, page), codes=list(codes))
+
+
+def page_codes(snapshot: Snapshot, promotion_id: str, batch_id: str, page: int) -> list[str]:
+    item = snapshot.get(page_key(promotion_id, batch_id, page), PageItem)
+    return [] if item is None else list(item.codes)

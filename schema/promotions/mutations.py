@@ -94,7 +94,7 @@ class PromotionMutation:
     @mutation("Admin: order a batch of unique codes (generated in the background).")
     def create_code_batch(self, info: Info, input: CodeBatchInput) -> CreateCodeBatchResult:
         ctx = info.context
-        batch = ctx.services.promotions.create_batch(ctx.principal, input.to_domain())
+        batch = ctx.services.code_batches.create(ctx.principal, input.to_domain())
         return CodeBatchCreated(batch=CodeBatch.from_domain(batch))
 
     @mutation(

@@ -39,5 +39,5 @@ class PromotionQuery:
     @strawberry.field(description="Admin: the code batches of a promotion, with progress.")
     def code_batches(self, info: Info, promotion_id: strawberry.ID) -> list[CodeBatch]:
         ctx = info.context
-        found = ctx.services.promotions.batches(ctx.principal, promotion_id)
+        found = ctx.services.code_batches.list(ctx.principal, promotion_id)
         return [CodeBatch.from_domain(b) for b in found]

@@ -13,6 +13,7 @@ from api.promotions import model
 from api.promotions.admin import PromotionView
 from api.promotions.checkout import Offer
 from schema.common import Money
+from schema.context import Info
 
 strawberry.enum(model.Status, name="PromotionStatus")
 strawberry.enum(model.Activation, name="PromotionActivation")
@@ -193,6 +194,15 @@ class PromotionOffer:
         )
 
 
+@strawberry.type(description="Codes of a batch in generation order, for export.")
+class CodePage:
+    codes: list[str]
+    next_cursor: str | None = strawberry.field(
+        description="Pass as `after` for the next page; null once every code is listed (while "
+        "the batch is RUNNING, the cursor of the first code not generated yet)."
+    )
+
+
 @strawberry.type(description="A batch of unique codes, generated in the background.")
 class CodeBatch:
     id: strawberry.ID
@@ -202,6 +212,14 @@ class CodeBatch:
     status: model.BatchStatus = strawberry.field(description="Progress: generated of count.")
     created_at: datetime
     updated_at: datetime
+
+    @strawberry.field(description="Its codes, up to 1000 per page.")
+    def codes(self, info: Info, first: int = 1000, after: str | None = None) -> CodePage:
+        ctx = info.context
+        page = ctx.services.code_batches.codes(
+            ctx.principal, str(self.promotion_id), str(self.id), after, first
+        )
+        return CodePage(codes=list(page.codes), next_cursor=page.next_cursor)
 
     @classmethod
     def from_domain(cls, b: model.CodeBatch) -> CodeBatch:
