@@ -4,12 +4,16 @@ a code beyond its limit, however many carts race for them."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from functools import partial
 
 import pytest
 
-from api.errors import DomainError
+from api.errors import DomainError, ReservationExpired
+from api.ids import member_id_for
+from api.points.model import AdjustInput, EntryKind, OrderInput
 from api.promotions.model import (
     Activation,
     CartInput,
@@ -21,7 +25,14 @@ from api.promotions.model import (
 )
 from api.services import Services
 from tests.ddb_local.test_concurrency import all_at_once
-from tests.support import ADMIN, SERVICE, enroll
+from tests.support import (
+    ADMIN,
+    SERVICE,
+    assert_ledger_consistent,
+    enroll,
+    ledger_entries,
+    stored_member,
+)
 
 pytestmark = pytest.mark.ddb_local
 
@@ -47,7 +58,7 @@ def test_a_hundred_carts_race_for_ten_uses(local_services: Services) -> None:
         ),
     )
     results = all_at_once(
-        [partial(s.checkout.reserve, SERVICE, cart(), f"k-{i}") for i in range(100)]
+        [partial(s.reservations.reserve, SERVICE, cart(), f"k-{i}") for i in range(100)]
     )
     outcomes = Counter(applied(r, "ten-uses") for r in results)
     assert outcomes == {True: 10, False: 90}
@@ -67,7 +78,7 @@ def test_a_budget_is_never_exceeded(local_services: Services) -> None:
         ),
     )
     results = all_at_once(
-        [partial(s.checkout.reserve, SERVICE, cart(), f"k-{i}") for i in range(40)]
+        [partial(s.reservations.reserve, SERVICE, cart(), f"k-{i}") for i in range(40)]
     )
     winners = sum(applied(r, "budget") for r in results)
     assert winners == 14  # 14 x 7.00 = 98.00; a fifteenth would pass 100.00
@@ -90,7 +101,7 @@ def test_one_single_use_code_and_twenty_carts(local_services: Services) -> None:
     )
     results = all_at_once(
         [
-            partial(s.checkout.reserve, SERVICE, cart(codes=("only-once",)), f"k-{i}")
+            partial(s.reservations.reserve, SERVICE, cart(codes=("only-once",)), f"k-{i}")
             for i in range(20)
         ]
     )
@@ -110,7 +121,80 @@ def test_a_double_tap_reserves_once(local_services: Services) -> None:
         ),
     )
     results = all_at_once(
-        [partial(s.checkout.reserve, SERVICE, cart(), "same-key") for _ in range(10)]
+        [partial(s.reservations.reserve, SERVICE, cart(), "same-key") for _ in range(10)]
     )
     assert len({r.id for r in results if isinstance(r, Reservation)}) == 1
     assert s.promotions.get(ADMIN, "any").usage.uses == 1
+
+
+def test_a_member_limit_holds_across_their_own_carts(local_services: Services) -> None:
+    s = local_services
+    enroll(s, "cust-1")
+    s.promotions.create(
+        ADMIN,
+        PromotionInput(
+            "once-each",
+            "10% once per member",
+            Effect(EffectKind.PERCENT_OFF, percent=Decimal(10)),
+            limits=Limits(per_member=1),
+        ),
+    )
+    mine = replace(cart(), customer_id="cust-1")
+    results = all_at_once(
+        [partial(s.reservations.reserve, SERVICE, mine, f"k-{i}") for i in range(10)]
+    )
+    assert sum(applied(r, "once-each") for r in results) == 1
+
+
+def _held_with_points(s: Services) -> Reservation:
+    enroll(s, "cust-1")
+    s.spending.adjust(ADMIN, AdjustInput(100, "seed", "a-1", customer_id="cust-1"))
+    s.promotions.create(
+        ADMIN,
+        PromotionInput(
+            "five",
+            "10%, five uses",
+            Effect(EffectKind.PERCENT_OFF, percent=Decimal(10)),
+            limits=Limits(total_uses=5),
+        ),
+    )
+    return s.reservations.reserve(SERVICE, replace(cart(), customer_id="cust-1"), "k", points=40)
+
+
+def test_release_and_commit_race_one_outcome(local_services: Services) -> None:
+    s = local_services
+    held = _held_with_points(s)
+    order = OrderInput(
+        "o-1",
+        Decimal(18),
+        "EUR",
+        s.program.current_time(),
+        customer_id="cust-1",
+        reservation_id=held.id,
+    )
+    calls: list[Callable[[], object]] = [partial(s.reservations.release, SERVICE, held.id)] * 8
+    calls += [partial(s.orders.record_order, SERVICE, order)] * 8
+    results = all_at_once(calls)
+    released = isinstance(results[-1], ReservationExpired)
+    member = stored_member(member_id_for("cust-1"))
+    if released:  # every commit refused, the points and the use given back once
+        assert all(isinstance(r, ReservationExpired) for r in results[8:])
+        assert (member.balance, s.promotions.get(ADMIN, "five").usage.uses) == (100, 0)
+    else:  # committed: releasing changes nothing
+        assert all(isinstance(r, Reservation) for r in results[:8])
+        assert (member.balance, s.promotions.get(ADMIN, "five").usage.uses) == (60 + 18, 1)
+    assert_ledger_consistent(member_id_for("cust-1"))
+
+
+def test_expiry_and_release_give_back_once(local_services: Services) -> None:
+    s = local_services
+    held = _held_with_points(s)
+    s.program.advance_clock(ADMIN, 31 * 60)
+    calls: list[Callable[[], object]] = [s.reservations.expire_due] * 4
+    calls += [partial(s.reservations.release, SERVICE, held.id)] * 4
+    all_at_once(calls)
+    member = stored_member(member_id_for("cust-1"))
+    assert (member.balance, s.promotions.get(ADMIN, "five").usage.uses) == (100, 0)
+    kinds = [e.kind for e in ledger_entries(member_id_for("cust-1"))]
+    assert kinds == [EntryKind.ADJUST, EntryKind.REDEEM, EntryKind.RETURN]
+    assert_ledger_consistent(member_id_for("cust-1"))
