@@ -8,7 +8,7 @@ transaction: DynamoDB refuses the whole transaction rather than exceed a limit.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -102,6 +102,12 @@ def _evaluation(currency: str, data: dict[str, Any]) -> Evaluation:
     )
 
 
+# Abandoned carts (released or expired) are kept for replays of their key, then deleted by
+# the table's TTL; committed ones stay with their order, which a refund may still need.
+ABANDONED = (ReservationStatus.RELEASED, ReservationStatus.EXPIRED)
+KEEP_ABANDONED = timedelta(days=90)
+
+
 def reservation_to_item(
     r: Reservation, request_hash: str, shards: int, *, now: datetime | None = None
 ) -> ReservationItem:
@@ -128,6 +134,7 @@ def reservation_to_item(
         updated_at=now or r.created_at,
         due_at=r.expires_at if held else None,
         due_shard=f"RESV#{int(r.id[-4:], 16) % shards}" if held else None,
+        expires=(now or r.created_at) + KEEP_ABANDONED if r.status in ABANDONED else None,
     )
     if r.version is not None:
         item.version = r.version

@@ -4,6 +4,7 @@ expire; limits held by reservations; codes; idempotency."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -31,7 +32,9 @@ from api.promotions.model import (
     Status,
     Target,
 )
+from api.promotions import store
 from api.services import Services
+from api.store.reads import get
 from tests.support import (
     ADMIN,
     SERVICE,
@@ -155,6 +158,10 @@ def test_limits_hold_across_reservations_and_release_gives_back(shop: Services) 
     assert any(n.reason is Reason.USES_EXHAUSTED for n in third.evaluation.not_applied)
     released = shop.reservations.release(SERVICE, first.id)
     assert released.status is ReservationStatus.RELEASED
+    # An abandoned cart is deleted by the table's TTL after 90 days, and leaves the due index.
+    item = get(store.reservation_key(first.id), store.ReservationItem)
+    assert item is not None and item.due_at is None
+    assert item.expires == shop.program.current_time() + timedelta(days=90)
     assert shop.reservations.release(SERVICE, first.id).status is ReservationStatus.RELEASED
     fourth = shop.reservations.reserve(SERVICE, cart(), "k-4")
     assert "ten-off" in {a.promotion_id for a in fourth.evaluation.applied}
