@@ -97,6 +97,11 @@ class PromotionAdmin:
                 raise InvalidInput("id", f"A promotion {pid} exists already.")
             if code_keys and snapshot.get(code_keys[0], store.CodeItem) is not None:
                 raise InvalidInput("code", "This code is in use.")
+            # Checkout reads the live ones with one Query of at most MAX_LIVE: one more would
+            # silently never apply.
+            self._catalog.forget()
+            if len(self._catalog.live()) >= MAX_LIVE:
+                raise InvalidInput("id", f"At most {MAX_LIVE} live promotions: archive some.")
             now = self._program.now(program.settings(snapshot))
             promotion = _from_input(checked, now)
             new: list[TableItem] = [

@@ -271,3 +271,14 @@ def test_paused_and_archived_promotions_stop_applying(shop: Services) -> None:
     with pytest.raises(IdempotencyConflict):
         shop.promotions.create(ADMIN, replace(TEN_OFF, name="Other"))
     assert shop.promotions.create(ADMIN, TEN_OFF).id == "ten-off"
+
+
+def test_live_promotions_are_bounded_by_what_checkout_reads(
+    shop: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("api.promotions.admin.MAX_LIVE", 3)  # the shop has three live
+    with pytest.raises(InvalidInput) as refused:
+        shop.promotions.create(ADMIN, replace(TEN_OFF, id="one-more"))
+    assert refused.value.field == "id"
+    shop.promotions.set_status(ADMIN, "bonus", Status.ARCHIVED)
+    assert shop.promotions.create(ADMIN, replace(TEN_OFF, id="one-more")).id == "one-more"
