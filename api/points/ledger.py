@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from api.errors import MemberNotFound
+from api.errors import InsufficientPoints, MemberNotFound
 from api.members import store as members
 from api.members.model import Member
 from api.points import store
-from api.points.lots import Lot, LotStatus, PointsState, credit
+from api.points.lots import Lot, LotStatus, PointsState, credit, debit
 from api.points.model import Entry, EntryKind
 from api.program import store as program
 from api.program.model import ProgramSettings
@@ -171,3 +171,26 @@ def give_back(
         lot=lot,
     )
     return after, entry
+
+
+def spend(
+    state: State, points: int, seq: int, *, by: str, reference: str, reason: str | None
+) -> tuple[PointsState, Entry]:
+    """A REDEEM entry: active, unexpired points, earliest expiry first; InsufficientPoints if
+    there are not enough."""
+    spent = debit(state.member.points, points, state.now, include_pending=False)
+    if spent is None:
+        raise InsufficientPoints(points, state.member.points.available(state.now))
+    after, funding = spent
+    return after, Entry(
+        member_id=state.member.id,
+        seq=seq,
+        kind=EntryKind.REDEEM,
+        points=-points,
+        balance_after=after.balance,
+        created_at=state.now,
+        actor=by,
+        reference=reference,
+        reason=reason,
+        funding=tuple(funding),
+    )

@@ -39,21 +39,8 @@ class SpendingService:
         reason = None if data.reason is None else v.text("reason", data.reason, 500)
 
         def change(state: ledger.State, seq: int) -> tuple[PointsState, Entry]:
-            result = debit(state.member.points, points, state.now, include_pending=False)
-            if result is None:
-                raise InsufficientPoints(points, state.member.points.available(state.now))
-            new_state, funding = result
-            return new_state, Entry(
-                member_id=member_id,
-                seq=seq,
-                kind=EntryKind.REDEEM,
-                points=-points,
-                balance_after=new_state.balance,
-                created_at=state.now,
-                actor=actor.actor,
-                reference=reference,
-                reason=reason,
-                funding=tuple(funding),
+            return ledger.spend(
+                state, points, seq, by=actor.actor, reference=reference, reason=reason
             )
 
         payload = {"points": points, "reference": reference, "reason": reason}

@@ -19,11 +19,9 @@ from datetime import timedelta
 from api import validation as v
 from api.auth import SYSTEM, Principal
 from api.clock import Clock
-from api.errors import InsufficientPoints, InvalidInput, NotFound
+from api.errors import InvalidInput, NotFound
 from api.idempotency import Keyed, Plan, fingerprint, keyed_write, versioned_write
 from api.points import ledger
-from api.points.lots import debit
-from api.points.model import Entry, EntryKind
 from api.points.store import entry_to_item
 from api.program import store as program
 from api.program.service import ProgramService
@@ -107,22 +105,13 @@ class ReservationService:
                 state = ledger.State(
                     checkout.member, checkout.settings, checkout.tiers, checkout.now
                 )
-                spent = debit(checkout.member.points, points, checkout.now, include_pending=False)
-                if spent is None:
-                    available = checkout.member.points.available(checkout.now)
-                    raise InsufficientPoints(points, available)
-                after, funding = spent
-                entry = Entry(
-                    member_id=checkout.member.id,
-                    seq=checkout.member.next_seq,
-                    kind=EntryKind.REDEEM,
-                    points=-points,
-                    balance_after=after.balance,
-                    created_at=checkout.now,
-                    actor=actor.actor,
+                after, entry = ledger.spend(
+                    state,
+                    points,
+                    checkout.member.next_seq,
+                    by=actor.actor,
                     reference=reservation_id,
                     reason="Paid at checkout",
-                    funding=tuple(funding),
                 )
                 new.append(entry_to_item(entry))
                 changed.append(ledger.member_item(state, after, [entry]))

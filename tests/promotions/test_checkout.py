@@ -16,8 +16,9 @@ from api.errors import (
     InvalidInput,
     ReservationExpired,
 )
-from api.points.model import AdjustInput, EntryKind, OrderInput, RefundInput
+from api.points.model import AdjustInput, EntryKind, OrderInput, OrderResult, RefundInput
 from api.program.model import SettingsChange
+from api.promotions import store
 from api.promotions.model import (
     Activation,
     CartInput,
@@ -32,7 +33,6 @@ from api.promotions.model import (
     Status,
     Target,
 )
-from api.promotions import store
 from api.services import Services
 from api.store.reads import get
 from tests.support import (
@@ -79,6 +79,19 @@ def cart(
         codes=codes,
         customer_id=customer,
     )
+
+
+def commit(shop: Services, reservation_id: str, order_id: str, total: Decimal) -> OrderResult:
+    """recordOrder for cust-1's reserved cart, placed now."""
+    order = OrderInput(
+        order_id,
+        total,
+        "EUR",
+        shop.program.current_time(),
+        customer_id="cust-1",
+        reservation_id=reservation_id,
+    )
+    return shop.orders.record_order(SERVICE, order)
 
 
 @pytest.fixture
@@ -132,17 +145,7 @@ def test_reserve_record_refund_and_the_uses_come_back(shop: Services) -> None:
     assert result.order.points_earned == 154
     assert result.order.reservation_id == reservation.id
     with pytest.raises(InvalidInput):  # committed already
-        shop.orders.record_order(
-            SERVICE,
-            OrderInput(
-                "o-2",
-                Decimal(1),
-                "EUR",
-                shop.program.current_time(),
-                customer_id="cust-1",
-                reservation_id=reservation.id,
-            ),
-        )
+        commit(shop, reservation.id, "o-2", Decimal(1))
     shop.refunds.refund_order(SERVICE, RefundInput("r-1", "o-1", Decimal("54.00"), "EUR"))
     assert stored_member(member_id).balance == 0
     assert shop.promotions.get(ADMIN, "ten-off").usage.uses == 0  # given back
@@ -160,23 +163,14 @@ def test_limits_hold_across_reservations_and_release_gives_back(shop: Services) 
     assert released.status is ReservationStatus.RELEASED
     # An abandoned cart is deleted by the table's TTL after 90 days, and leaves the due index.
     item = get(store.reservation_key(first.id), store.ReservationItem)
-    assert item is not None and item.due_at is None
+    assert item is not None
+    assert item.due_at is None
     assert item.expires == shop.program.current_time() + timedelta(days=90)
     assert shop.reservations.release(SERVICE, first.id).status is ReservationStatus.RELEASED
     fourth = shop.reservations.reserve(SERVICE, cart(), "k-4")
     assert "ten-off" in {a.promotion_id for a in fourth.evaluation.applied}
     with pytest.raises(ReservationExpired):
-        shop.orders.record_order(
-            SERVICE,
-            OrderInput(
-                "o-1",
-                Decimal(1),
-                "EUR",
-                shop.program.current_time(),
-                customer_id="cust-1",
-                reservation_id=first.id,
-            ),
-        )
+        commit(shop, first.id, "o-1", Decimal(1))
 
 
 def test_reservations_expire_with_the_clock_and_cannot_be_committed(shop: Services) -> None:
@@ -186,17 +180,7 @@ def test_reservations_expire_with_the_clock_and_cannot_be_committed(shop: Servic
     assert shop.reservations.expire_due() == 0
     assert shop.promotions.get(ADMIN, "ten-off").usage.uses == 0
     with pytest.raises(ReservationExpired):
-        shop.orders.record_order(
-            SERVICE,
-            OrderInput(
-                "o-1",
-                Decimal(1),
-                "EUR",
-                shop.program.current_time(),
-                customer_id="cust-1",
-                reservation_id=held.id,
-            ),
-        )
+        commit(shop, held.id, "o-1", Decimal(1))
 
 
 def test_points_paid_at_checkout_come_back_when_released(shop: Services) -> None:
@@ -219,17 +203,7 @@ def test_points_paid_at_checkout_come_back_in_each_refund_share(shop: Services) 
     member_id = enroll(shop, "cust-1")
     shop.spending.adjust(ADMIN, AdjustInput(100, "seed", "a-1", customer_id="cust-1"))
     held = shop.reservations.reserve(SERVICE, cart(), "k-1", points=30)
-    shop.orders.record_order(
-        SERVICE,
-        OrderInput(
-            "o-1",
-            Decimal(40),
-            "EUR",
-            shop.program.current_time(),
-            customer_id="cust-1",
-            reservation_id=held.id,
-        ),
-    )
+    commit(shop, held.id, "o-1", Decimal(40))
     assert stored_member(member_id).balance == 100 - 30 + 40
     shop.refunds.refund_order(SERVICE, RefundInput("r-1", "o-1", Decimal(10), "EUR"))
     # A quarter of the order: 10 of its 40 points back, 7 of the 30 paid (rounded down).
