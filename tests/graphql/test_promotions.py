@@ -9,6 +9,7 @@ import pytest
 
 from api.services import Services
 from tests.graphql.conftest import ADMIN, MEMBER, SERVICE, Invoke, order_input
+from tests.support import ADMIN as ADMIN_PRINCIPAL
 from tests.support import enroll
 
 CREATE = """mutation Create($input: PromotionInput!) {
@@ -217,12 +218,30 @@ def test_bad_promotions_are_typed_errors_and_nothing_is_written(
         ([{"sku": "A", "quantity": 1, "unitPrice": "1"}], {"codes": ["x" * 100]}),
         ([{"sku": "A", "quantity": 1, "unitPrice": "1"}], {"codes": ["CÖDE"]}),
         ([{"sku": "A", "quantity": 1, "unitPrice": "1"}], {"shipping": "-1"}),
+        ([{"sku": "A", "quantity": 1, "unitPrice": "1"}], {"shipping": "0.001"}),
+        ([{"sku": "A", "quantity": 1, "unitPrice": "1" + "0" * 30}], {}),
+        ([{"sku": "A", "quantity": 1, "unitPrice": "1"}], {"codes": ["SUMMER\u202e10"]}),
+        ([{"sku": "A", "quantity": 1, "unitPrice": "1"}], {"codes": ["SUMMER\u000010"]}),
+        ([{"sku": "A", "quantity": 1, "unitPrice": "1"}], {"codes": [""]}),
+        ([{"sku": "A", "quantity": 1, "unitPrice": "1"}], {"codes": ["A"] * 6}),
+        ([{"sku": "", "quantity": 1, "unitPrice": "1"}], {}),
+        ([{"sku": "A", "quantity": 1, "unitPrice": "1", "category": "\ud800"}], {}),
+        ([{"sku": "A", "quantity": 1, "unitPrice": "1"}], {"customerId": "nobody"}),
+        ([{"sku": "A", "quantity": 1, "unitPrice": "1"}], {"currency": "JPY"}),
     ],
 )
-def test_bad_carts_are_typed_errors(
-    invoke: Invoke, lines: list[dict[str, Any]], extra: dict[str, Any]
+def test_bad_carts_are_typed_errors_and_nothing_is_held(
+    invoke: Invoke, services: Services, lines: list[dict[str, Any]], extra: dict[str, Any]
 ) -> None:
-    body = {"cart": {"currency": "EUR", "lines": lines, **extra}}
-    response = invoke(EVALUATE, body, SERVICE)
-    assert response.error_codes in (["INVALID_INPUT"], ["UNSUPPORTED_CURRENCY"]), response.raw
-    assert response.body["errors"][0]["extensions"]["field"]
+    enroll(services, "cust-1")
+    for p in PROMOTIONS:
+        invoke(CREATE, {"input": p}, ADMIN)
+    cart = {"currency": "EUR", "lines": lines, **extra}
+    response = invoke(EVALUATE, {"cart": cart}, SERVICE)
+    expected = {"INVALID_INPUT", "UNSUPPORTED_CURRENCY", "MEMBER_NOT_FOUND"}
+    assert len(response.error_codes) == 1, response.raw
+    assert set(response.error_codes) <= expected, response.raw
+    reserve = {"input": {"idempotencyKey": "k", "cart": cart}}
+    refused = invoke(RESERVE, reserve, SERVICE).data["reserveCart"]
+    assert refused["code"] in expected, refused
+    assert {services.promotions.get(ADMIN_PRINCIPAL, p["id"]).usage.uses for p in PROMOTIONS} == {0}
