@@ -41,10 +41,17 @@ class TableStream:
 
     def read(self) -> list[Record]:
         # A fresh iterator each time: moto replaces the table (and its shard) when it rolls
-        # back a cancelled transaction, which an older iterator would not see.
+        # back a cancelled transaction, which an older iterator would not see. It starts
+        # after the last record read, so a poll costs what is new, not the whole stream.
         [shard] = self._client.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
+        position: dict[str, str] = {"ShardIteratorType": "TRIM_HORIZON"}
+        if self._last >= 0:
+            position = {
+                "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                "SequenceNumber": str(self._last),
+            }
         iterator = self._client.get_shard_iterator(
-            StreamArn=self.arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            StreamArn=self.arn, ShardId=shard["ShardId"], **position
         )["ShardIterator"]
         found: list[Record] = []
         while True:
