@@ -132,9 +132,7 @@ def _conditions(c: Conditions, currency: str | None, tiers: Collection[str]) -> 
     if both := sorted(skus & exclude_skus):
         raise InvalidInput("conditions.excludeSkus", f"Also included: {', '.join(both[:5])}.")
     if both := sorted(categories & excluded):
-        raise InvalidInput(
-            "conditions.excludeCategories", f"Also included: {', '.join(both[:5])}."
-        )
+        raise InvalidInput("conditions.excludeCategories", f"Also included: {', '.join(both[:5])}.")
     return replace(
         c,
         min_subtotal=_money("conditions.minSubtotal", c.min_subtotal, currency),

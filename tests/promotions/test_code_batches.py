@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from api.errors import InvalidInput
+from api.ids import member_id_for
 from api.promotions.codes import SAFE_CHARSET
 from api.promotions.model import (
     Activation,
@@ -25,7 +26,7 @@ from api.promotions.model import (
 )
 from api.services import Services
 from local.stream import TableStream, stream_event
-from tests.support import ADMIN, SERVICE, count_requests, enroll, member_id_for
+from tests.support import ADMIN, SERVICE, count_requests, enroll
 from tests.test_stream import CONTEXT, item_type, load_stream_handler
 
 VIP = PromotionInput(
