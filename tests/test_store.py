@@ -8,6 +8,15 @@ from decimal import Decimal
 from api.points.model import RefundInput
 from api.program.model import SettingsChange
 from api.program.store import SETTINGS_KEY
+from api.promotions.model import (
+    Activation,
+    BatchInput,
+    CartInput,
+    Effect,
+    EffectKind,
+    Limits,
+    PromotionInput,
+)
 from api.services import Services
 from api.store import reads
 from api.store.base import TableItem, item_types
@@ -36,6 +45,19 @@ def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> No
     redeem(services, 20, "k-1")
     services.refunds.refund_order(SERVICE, RefundInput("r-1", "o-1", Decimal("10"), "EUR"))
     services.maintenance.run()
+    code = PromotionInput(
+        "p-1",
+        "5 EUR",
+        Effect(EffectKind.AMOUNT_OFF, amount=Decimal(5)),
+        activation=Activation.CODE,
+        code="FIVE",
+        limits=Limits(per_member=1),
+        currency="EUR",
+    )
+    services.promotions.create(ADMIN, code)
+    services.code_batches.create(ADMIN, BatchInput("p-1", count=3, idempotency_key="b"))
+    cart = CartInput("EUR", [("A", 1, Decimal(20), None)], codes=("five",), customer_id="cust-1")
+    services.reservations.reserve(SERVICE, cart, "k-2")
     for i, raw in enumerate(TableItem._get_connection().scan()["Items"]):
         services.reactions.dispatch(Change(f"e-{i}", None, reads.load(raw)))  # counts, markers
     raw_items = TableItem._get_connection().scan()["Items"]
