@@ -351,6 +351,13 @@ def main() -> None:
             [("batch_get_item", batch_reply(member, tiers))],
             lambda body: len(body["data"]["evaluateCart"]["applied"]) >= 3,
         ),
+        "evaluateCart, the same with 2 codes": (
+            http_api_event(
+                EVALUATE, {"cart": {**CART, "codes": ["SPRING-1", "VIP-2"]}}, MEMBER_CLAIMS
+            ),
+            [("batch_get_item", batch_reply(member, tiers))],
+            lambda body: len(body["data"]["evaluateCart"]["applied"]) >= 3,
+        ),
         "reserveCart (20 lines, 50 promotions)": (
             http_api_event(
                 RESERVE, {"input": {"cart": CART, "idempotencyKey": "b-1"}}, MEMBER_CLAIMS
@@ -373,14 +380,14 @@ def main() -> None:
         f"Lambda handler, in process, DynamoDB answered instantly "
         f"({REQUESTS} requests each after {WARMUP} warm-up):\n"
     )
-    print(f"  {'request':32} {'p50 ms':>8} {'p90 ms':>8}   DynamoDB requests")
+    print(f"  {'request':40} {'p50 ms':>8} {'p90 ms':>8}   DynamoDB requests")
     for name, (event, responses, check) in cases.items():
         if "promotions" in name:
             warm_catalog()
         timings, calls = run_requests(handler, stubber, event, responses, check)
         requests = ", ".join(f"{op} x{n}" for op, n in sorted(calls.items())) or "none"
         print(
-            f"  {name:32} {statistics.median(timings):8.3f} {percentile(timings, 90):8.3f}"
+            f"  {name:40} {statistics.median(timings):8.3f} {percentile(timings, 90):8.3f}"
             f"   {requests}"
         )
 
