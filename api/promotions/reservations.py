@@ -32,6 +32,8 @@ from api.promotions.model import CartInput, Hold, Promotion, Reservation, Reserv
 from api.store.base import RecordItem, TableItem
 from api.store.reads import Snapshot
 
+MAX_TRANSACTION = 100  # items in one TransactWriteItems
+
 
 class ReservationService:
     def __init__(self, clock: Clock, program_service: ProgramService, checkout: CheckoutService):
@@ -115,6 +117,12 @@ class ReservationService:
                 )
                 new.append(entry_to_item(entry))
                 changed.append(ledger.member_item(state, after, [entry]))
+            if len(new) + len(changed) + len(added) > MAX_TRANSACTION:
+                raise InvalidInput(
+                    "cart",
+                    f"This cart takes {len(held)} promotions: more than one reservation can "
+                    "hold. Ask the shop to limit how many combine.",
+                )
             return Plan(replace(reservation, version=1), new=new, changed=changed, added=added)
 
         def replay(record: RecordItem) -> Reservation:

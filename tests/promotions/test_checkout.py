@@ -256,3 +256,24 @@ def test_live_promotions_are_bounded_by_what_checkout_reads(
     assert refused.value.field == "id"
     shop.promotions.set_status(ADMIN, "bonus", Status.ARCHIVED)
     assert shop.promotions.create(ADMIN, replace(TEN_OFF, id="one-more")).id == "one-more"
+
+
+def test_a_cart_too_big_for_one_transaction_is_refused_with_nothing_held(
+    shop: Services,
+) -> None:
+    for i in range(50):  # each holds a use and the member's use: 100 counters
+        shop.promotions.create(
+            ADMIN,
+            PromotionInput(
+                id=f"point-{i}",
+                name="A point",
+                effect=Effect(EffectKind.BONUS_POINTS, points=1),
+                limits=Limits(per_member=1),
+                stacking=Stacking.UNIVERSAL,
+            ),
+        )
+    assert len(shop.checkout.evaluate(SERVICE, cart()).evaluation.applied) > 50
+    with pytest.raises(InvalidInput) as refused:
+        shop.reservations.reserve(SERVICE, cart(), "k-1")
+    assert refused.value.field == "cart"
+    assert shop.promotions.get(ADMIN, "point-0").usage.uses == 0
