@@ -32,7 +32,10 @@ from api.promotions.model import CartInput, Hold, Promotion, Reservation, Reserv
 from api.store.base import RecordItem, TableItem
 from api.store.reads import Snapshot
 
-MAX_TRANSACTION = 100  # items in one TransactWriteItems
+# Counters one reservation may hold: its reserve, release or refund (which also writes the
+# reservation, the order, the member, entries and a record) must fit in one
+# TransactWriteItems of at most 100 items.
+MAX_HOLDS = 90
 
 
 class ReservationService:
@@ -117,7 +120,7 @@ class ReservationService:
                 )
                 new.append(entry_to_item(entry))
                 changed.append(ledger.member_item(state, after, [entry]))
-            if len(new) + len(changed) + len(added) > MAX_TRANSACTION:
+            if len(added) > MAX_HOLDS:
                 raise InvalidInput(
                     "cart",
                     f"This cart takes {len(held)} promotions: more than one reservation can "

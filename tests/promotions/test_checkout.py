@@ -261,7 +261,7 @@ def test_live_promotions_are_bounded_by_what_checkout_reads(
 def test_a_cart_too_big_for_one_transaction_is_refused_with_nothing_held(
     shop: Services,
 ) -> None:
-    for i in range(50):  # each holds a use and the member's use: 100 counters
+    for i in range(50):  # each holds a use and the member's use: 100 counters, over 90
         shop.promotions.create(
             ADMIN,
             PromotionInput(
