@@ -181,15 +181,19 @@ AdjustPointsResult = Annotated[
 ]
 
 
+def _record(info: Info, data: model.OrderInput) -> OrderRecorded:
+    ctx = info.context
+    result = ctx.services.orders.record_order(ctx.principal, data)
+    return OrderRecorded(
+        order=Order.from_domain(result.order), entry=PointsEntry.from_domain(result.entry)
+    )
+
+
 @strawberry.type
 class PointsMutation:
     @mutation("Shop backend: an order earns a lot of points.")
     def record_order(self, info: Info, input: RecordOrderInput) -> RecordOrderResult:
-        ctx = info.context
-        result = ctx.services.orders.record_order(ctx.principal, input.to_domain())
-        return OrderRecorded(
-            order=Order.from_domain(result.order), entry=PointsEntry.from_domain(result.entry)
-        )
+        return _record(info, input.to_domain())
 
     @mutation(
         "Shop backend: the order a reserveCart reservation became - recordOrder with its "
@@ -200,12 +204,7 @@ class PointsMutation:
     ) -> RecordOrderResult:
         if order.reservation_id not in (None, reservation_id):
             raise errors.InvalidInput("order.reservationId", "Not the reservation committed.")
-        ctx = info.context
-        data = replace(order.to_domain(), reservation_id=reservation_id)
-        result = ctx.services.orders.record_order(ctx.principal, data)
-        return OrderRecorded(
-            order=Order.from_domain(result.order), entry=PointsEntry.from_domain(result.entry)
-        )
+        return _record(info, replace(order.to_domain(), reservation_id=reservation_id))
 
     @mutation("Shop backend: a full or partial refund takes back its share.")
     def refund_order(self, info: Info, input: RefundOrderInput) -> RefundOrderResult:

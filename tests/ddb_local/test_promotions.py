@@ -41,6 +41,11 @@ def cart(amount: str = "20.00", codes: tuple[str, ...] = ()) -> CartInput:
     return CartInput(currency="EUR", lines=[("SKU", 1, Decimal(amount), None)], codes=codes)
 
 
+def ten_percent(s: Services, promotion_id: str, limits: Limits) -> None:
+    effect = Effect(EffectKind.PERCENT_OFF, percent=Decimal(10))
+    s.promotions.create(ADMIN, PromotionInput(promotion_id, "10% off", effect, limits=limits))
+
+
 def applied(result: Reservation | DomainError, promotion_id: str) -> bool:
     assert isinstance(result, Reservation), result
     return any(a.promotion_id == promotion_id for a in result.evaluation.applied)
@@ -48,15 +53,7 @@ def applied(result: Reservation | DomainError, promotion_id: str) -> bool:
 
 def test_a_hundred_carts_race_for_ten_uses(local_services: Services) -> None:
     s = local_services
-    s.promotions.create(
-        ADMIN,
-        PromotionInput(
-            "ten-uses",
-            "10% for the first ten",
-            Effect(EffectKind.PERCENT_OFF, percent=Decimal(10)),
-            limits=Limits(total_uses=10),
-        ),
-    )
+    ten_percent(s, "ten-uses", Limits(total_uses=10))
     results = all_at_once(
         [partial(s.reservations.reserve, SERVICE, cart(), f"k-{i}") for i in range(100)]
     )
@@ -111,15 +108,7 @@ def test_one_single_use_code_and_twenty_carts(local_services: Services) -> None:
 def test_a_double_tap_reserves_once(local_services: Services) -> None:
     s = local_services
     enroll(s, "cust-1")
-    s.promotions.create(
-        ADMIN,
-        PromotionInput(
-            "any",
-            "10%",
-            Effect(EffectKind.PERCENT_OFF, percent=Decimal(10)),
-            limits=Limits(total_uses=5),
-        ),
-    )
+    ten_percent(s, "any", Limits(total_uses=5))
     results = all_at_once(
         [partial(s.reservations.reserve, SERVICE, cart(), "same-key") for _ in range(10)]
     )
@@ -130,15 +119,7 @@ def test_a_double_tap_reserves_once(local_services: Services) -> None:
 def test_a_member_limit_holds_across_their_own_carts(local_services: Services) -> None:
     s = local_services
     enroll(s, "cust-1")
-    s.promotions.create(
-        ADMIN,
-        PromotionInput(
-            "once-each",
-            "10% once per member",
-            Effect(EffectKind.PERCENT_OFF, percent=Decimal(10)),
-            limits=Limits(per_member=1),
-        ),
-    )
+    ten_percent(s, "once-each", Limits(per_member=1))
     mine = replace(cart(), customer_id="cust-1")
     results = all_at_once(
         [partial(s.reservations.reserve, SERVICE, mine, f"k-{i}") for i in range(10)]
@@ -149,15 +130,7 @@ def test_a_member_limit_holds_across_their_own_carts(local_services: Services) -
 def _held_with_points(s: Services) -> Reservation:
     enroll(s, "cust-1")
     s.spending.adjust(ADMIN, AdjustInput(100, "seed", "a-1", customer_id="cust-1"))
-    s.promotions.create(
-        ADMIN,
-        PromotionInput(
-            "five",
-            "10%, five uses",
-            Effect(EffectKind.PERCENT_OFF, percent=Decimal(10)),
-            limits=Limits(total_uses=5),
-        ),
-    )
+    ten_percent(s, "five", Limits(total_uses=5))
     return s.reservations.reserve(SERVICE, replace(cart(), customer_id="cust-1"), "k", points=40)
 
 
