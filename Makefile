@@ -22,9 +22,12 @@ help:
 		/^[a-z][a-z-]*:/{if (doc != "") printf "  %-8s %s\n", substr($$1, 1, length($$1) - 1), doc} \
 		{doc = ""}' $(firstword $(MAKEFILE_LIST))
 
-$(INSTALLED): pyproject.toml
+# The runtime closure installs at the versions the Lambda layer pins, so the tests run what
+# deploys (a new release of a transitive dependency changes neither until the pins move).
+$(INSTALLED): pyproject.toml infra/requirements.lambda.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check \
+		-c infra/requirements.lambda.txt -e '.[dev]'
 	touch $@
 
 # GraphiQL and React (served by make run, offline), DynamoDB Local (for the concurrency tests)
