@@ -105,7 +105,14 @@ class OrderService:
             if data.reservation_id is not None:
                 # Its promotions' points become this order's, in a lot of their own that
                 # activates with the order's (and refunds take back their share).
-                claimed = commits.claim(snapshot, data.reservation_id, member_id, order_id, now)
+                claimed = commits.claim(
+                    snapshot,
+                    data.reservation_id,
+                    member_id,
+                    order_id,
+                    currency=total.currency,
+                    now=now,
+                )
                 bonus = claimed.reservation.bonus_points
                 if bonus:
                     promo_lot = order_lot(f"{member_id}-{seq + 1}", bonus, placed_at, settings, now)
@@ -166,6 +173,7 @@ class OrderService:
                     ledger.member_item(state, points, entries, tier),
                     *([] if claimed is None else [claimed.write]),
                 ],
+                added=[] if claimed is None else claimed.adds,
                 on_commit=on_commit,
             )
 

@@ -61,6 +61,7 @@ class Checkout:
     shopper: Shopper
     now: datetime
     unknown: tuple[NotApplied, ...]  # codes nobody issued
+    held: int = 0  # reservations the member holds
 
 
 def check_cart(data: CartInput) -> tuple[Cart, str | None]:
@@ -128,7 +129,11 @@ class CheckoutService:
         ]
         keys = [program.SETTINGS_KEY, tiers.CONFIG_KEY, *(store.code_key(c) for c in cart.codes)]
         if member_id is not None:
-            keys.append(members.member_key(member_id))
+            keys += [
+                members.member_key(member_id),
+                store.held_key(member_id),
+                store.first_order_key(member_id),
+            ]
         keys += [store.usage_key(p.id) for p in live]
         if member_id is not None:
             keys += [store.member_usage_key(p.id, member_id) for p in live if p.limits.per_member]
@@ -164,7 +169,11 @@ class CheckoutService:
                 usage = store.usage_from_item(snapshot.get(store.usage_key(p.id), TableItem))
                 candidates.append(Candidate(p, usage))
         shopper = Shopper()
+        held = 0
         if member is not None:
+            held = store.member_uses(snapshot.get(store.held_key(member.id), TableItem))
+            # A first order is one: a reservation that holds it, or an order recorded.
+            first = store.member_uses(snapshot.get(store.first_order_key(member.id), TableItem))
             member_uses = {
                 p.id: store.member_uses(
                     snapshot.get(store.member_usage_key(p.id, member.id), TableItem)
@@ -176,11 +185,11 @@ class CheckoutService:
                 member_id=member.id,
                 tier_rank=ladder.rank(member.tier.code),
                 tier_ranks={t.code: i for i, t in enumerate(ladder.tiers)},
-                first_order=member.tier.lifetime.orders == 0,
+                first_order=member.tier.lifetime.orders == 0 and not first,
                 member_uses=member_uses,
             )
         return Checkout(
-            cart, member, settings, ladder, tuple(candidates), shopper, now, tuple(unknown)
+            cart, member, settings, ladder, tuple(candidates), shopper, now, tuple(unknown), held
         )
 
     def evaluated(self, checkout: Checkout) -> Evaluated:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from api.errors import InvalidInput, NotFound, ReservationExpired
+from api.errors import ErrorCode, InvalidInput, NotFound, ReservationExpired
 from api.promotions import holds, store
 from api.promotions.model import Reservation, ReservationStatus
 from api.store.base import Key, TableItem
@@ -31,18 +31,46 @@ def reservation_key(reservation_id: str) -> Key:
 class Claim:
     reservation: Reservation
     write: TableItem  # the reservation, committed to the order (under its version)
+    adds: list[Add]  # the member's checkout slot, given back
 
 
 def claim(
-    snapshot: Snapshot, reservation_id: str, member_id: str, order_id: str, now: datetime
+    snapshot: Snapshot,
+    reservation_id: str,
+    member_id: str,
+    order_id: str,
+    *,
+    currency: str,
+    now: datetime,
 ) -> Claim:
-    """The held reservation, committed to this order; typed errors for any other state."""
+    """The held reservation, committed to this member's order; typed errors for any other
+    state."""
     item = snapshot.get(reservation_key(reservation_id), store.ReservationItem)
     if item is None:
         raise NotFound("reservation")
     reservation = holds.reservation_from_item(item)
+    if reservation.member_id is None:
+        raise InvalidInput(
+            "reservationId", "A guest cart's reservation: commit it with commitGuestReservation."
+        )
     if reservation.member_id != member_id:
         raise InvalidInput("reservationId", "This reservation is for another member's cart.")
+    committed = commit(reservation, order_id, now)
+    if currency != reservation.cart.currency:
+        raise InvalidInput(
+            "total.currency",
+            f"The reservation's cart is in {reservation.cart.currency}.",
+            ErrorCode.CURRENCY_MISMATCH,
+        )
+    return Claim(
+        committed,
+        holds.reservation_to_item(committed, item.request_hash, SHARDS, now=now),
+        holds.member_returns(reservation, slot=True, first_order=False),
+    )
+
+
+def commit(reservation: Reservation, order_id: str, now: datetime) -> Reservation:
+    """A held reservation, committed to an order; typed errors if it is not held any more."""
     if reservation.status is ReservationStatus.COMMITTED:
         raise InvalidInput("reservationId", f"Already committed to order {reservation.order_id}.")
     if reservation.status is not ReservationStatus.HELD or now >= reservation.expires_at:
@@ -51,10 +79,7 @@ def claim(
             if reservation.status is ReservationStatus.HELD
             else reservation.status.lower()
         )
-    committed = replace(reservation, status=ReservationStatus.COMMITTED, order_id=order_id)
-    return Claim(
-        committed, holds.reservation_to_item(committed, item.request_hash, SHARDS, now=now)
-    )
+    return replace(reservation, status=ReservationStatus.COMMITTED, order_id=order_id)
 
 
 @dataclass(frozen=True)
@@ -72,11 +97,17 @@ def give_back(snapshot: Snapshot, reservation_id: str, now: datetime) -> GiveBac
     reservation = holds.reservation_from_item(item)
     if reservation.status is not ReservationStatus.COMMITTED:
         return None
-    returned = replace(reservation, status=ReservationStatus.RETURNED)
-    adds = [
-        add for hold in reservation.holds for add in holds.return_adds(hold, reservation.member_id)
-    ]
+    returned, adds = give_back_of(reservation)
     return GiveBack(holds.reservation_to_item(returned, item.request_hash, SHARDS, now=now), adds)
+
+
+def give_back_of(reservation: Reservation) -> tuple[Reservation, list[Add]]:
+    """A committed reservation, returned: what it used comes back (its member's first order
+    too; the checkout slot came back at commit)."""
+    returned = replace(reservation, status=ReservationStatus.RETURNED)
+    owner = reservation.member_id
+    adds = [add for hold in reservation.holds for add in holds.return_adds(hold, owner)]
+    return returned, adds + holds.member_returns(reservation, slot=False, first_order=True)
 
 
 def points_paid(snapshot: Snapshot, reservation_id: str) -> int:

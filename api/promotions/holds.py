@@ -35,6 +35,8 @@ from api.promotions.store import (
     ReservationItem,
     UsageItem,
     code_key,
+    first_order_key,
+    held_key,
     member_usage_key,
     reservation_key,
     usage_key,
@@ -126,6 +128,8 @@ def reservation_to_item(
             "bonus_points": r.bonus_points,
             "base_points": r.base_points,
             "tier_multiplier": str(r.tier_multiplier),
+            "slot": r.slot,
+            "first_order": r.first_order,
         },
         points=r.points,
         expires_at=r.expires_at,
@@ -158,6 +162,8 @@ def reservation_from_item(item: ReservationItem) -> Reservation:
         created_at=item.created_at,
         order_id=item.order_id,
         version=item.version,
+        slot=item.body.get("slot", False),
+        first_order=item.body.get("first_order", False),
     )
 
 
@@ -212,4 +218,37 @@ def return_adds(hold: Hold, member_id: str | None) -> list[Add]:
         adds.append(Add(mine, {"uses": -1}))
     if hold.code is not None:
         adds.append(Add(CodeItem(*code_key(hold.code)), {"uses": -1}))
+    return adds
+
+
+# Reservations a member may hold at once: enough for a few open tabs, too few for one member
+# to sit on a promotion's last uses (members reserve their own carts).
+MAX_HELD = 3
+
+
+def member_adds(r: Reservation) -> list[Add]:
+    """Holding a reservation's member counters: a checkout slot, and their first order."""
+    if r.member_id is None:
+        return []
+    adds = []
+    if r.slot:
+        held = MemberUsageItem(*held_key(r.member_id))
+        condition = MemberUsageItem.uses.does_not_exist() | (MemberUsageItem.uses < MAX_HELD)
+        adds.append(Add(held, {"uses": 1}, condition))
+    if r.first_order:
+        first = MemberUsageItem(*first_order_key(r.member_id))
+        condition = MemberUsageItem.uses.does_not_exist() | (MemberUsageItem.uses < 1)
+        adds.append(Add(first, {"uses": 1}, condition))
+    return adds
+
+
+def member_returns(r: Reservation, *, slot: bool, first_order: bool) -> list[Add]:
+    """Giving back the member counters a reservation holds (those asked for)."""
+    if r.member_id is None:
+        return []
+    adds = []
+    if slot and r.slot:
+        adds.append(Add(MemberUsageItem(*held_key(r.member_id)), {"uses": -1}))
+    if first_order and r.first_order:
+        adds.append(Add(MemberUsageItem(*first_order_key(r.member_id)), {"uses": -1}))
     return adds

@@ -357,3 +357,8 @@ class Reservation:
     created_at: datetime
     order_id: str | None = None
     version: int | None = None
+    # Member counters it holds besides its promotions': one of the member's few checkout
+    # slots (until committed or released), and the member's one first order (until
+    # released, or the order is fully refunded).
+    slot: bool = False
+    first_order: bool = False

@@ -17,15 +17,15 @@ from dataclasses import replace
 from datetime import timedelta
 
 from api import validation as v
-from api.auth import SYSTEM, Principal
+from api.auth import SYSTEM, Permission, Principal
 from api.clock import Clock
-from api.errors import InvalidInput, NotFound
+from api.errors import ErrorCode, InvalidInput, NotFound
 from api.idempotency import Keyed, Plan, fingerprint, keyed_write, versioned_write
 from api.points import ledger
 from api.points.store import entry_to_item
 from api.program import store as program
 from api.program.service import ProgramService
-from api.promotions import holds, store
+from api.promotions import commits, holds, store
 from api.promotions.checkout import CheckoutService, check_cart
 from api.promotions.commits import SHARDS, reservation_key
 from api.promotions.model import CartInput, Hold, Promotion, Reservation, ReservationStatus
@@ -80,6 +80,18 @@ class ReservationService:
                 )
                 for a in evaluated.evaluation.applied
             )
+            slot = member_id is not None and bool(held or points)
+            if slot and checkout.held >= holds.MAX_HELD:
+                raise InvalidInput(
+                    "cart",
+                    f"This member already holds {holds.MAX_HELD} reservations: commit or "
+                    "release one first (or let it expire).",
+                    ErrorCode.TOO_MANY_RESERVATIONS,
+                )
+            first_order = member_id is not None and any(
+                _promotion(live, a.promotion_id).conditions.first_order_only
+                for a in evaluated.evaluation.applied
+            )
             reservation = Reservation(
                 id=reservation_id,
                 status=ReservationStatus.HELD,
@@ -93,6 +105,8 @@ class ReservationService:
                 tier_multiplier=evaluated.tier_multiplier,
                 expires_at=checkout.now + ttl,
                 created_at=checkout.now,
+                slot=slot,
+                first_order=first_order,
             )
             item = holds.reservation_to_item(reservation, keyed.fingerprint, SHARDS)
             added = [
@@ -102,6 +116,7 @@ class ReservationService:
                     _promotion(live, hold.promotion_id), hold, member_id, cart.currency
                 )
             ]
+            added += holds.member_adds(reservation)
             new: list[TableItem] = [item]
             changed: list[TableItem] = []
             if points and checkout.member is not None:
@@ -139,6 +154,66 @@ class ReservationService:
         self._checkout.authorize(actor, None)  # who may check out at all, before anything is read
         return self._finish(actor, reservation_id, ReservationStatus.RELEASED)
 
+    def commit_guest(self, actor: Principal, reservation_id: str, order_id: str) -> Reservation:
+        """A guest cart's reservation, committed to the guest's order: what it held is used.
+        (Members' orders commit through recordOrder, which also earns their points.) Again
+        with the same order, the same answer."""
+        actor.require(Permission.CHECKOUT_ANY_CART)
+        key = reservation_key(reservation_id)
+        order_id = v.external_id("orderId", order_id)
+
+        def decide(snapshot: Snapshot) -> Plan[Reservation]:
+            reservation, item = self._guest(snapshot, reservation_id)
+            if reservation.order_id == order_id:  # committed to it already (or returned since)
+                return Plan(reservation)
+            now = self._program.now(program.settings(snapshot))
+            done = commits.commit(reservation, order_id, now)
+            write = holds.reservation_to_item(done, item.request_hash, SHARDS, now=now)
+            return Plan(replace(done, version=(done.version or 0) + 1), changed=[write])
+
+        return versioned_write(self._clock, [key, program.SETTINGS_KEY], decide)
+
+    def return_guest(self, actor: Principal, reservation_id: str) -> Reservation:
+        """A guest order fully refunded or cancelled: what its reservation used comes back
+        (program setting refundReturnsPromotions; off, it stays COMMITTED). Harmless twice."""
+        actor.require(Permission.CHECKOUT_ANY_CART)
+        key = reservation_key(reservation_id)
+
+        def decide(snapshot: Snapshot) -> Plan[Reservation]:
+            reservation, item = self._guest(snapshot, reservation_id)
+            if reservation.status is ReservationStatus.HELD:
+                raise InvalidInput(
+                    "reservationId", "Not committed to an order: release it instead."
+                )
+            settings = program.settings(snapshot)
+            if (
+                reservation.status is not ReservationStatus.COMMITTED
+                or not settings.refund_returns_promotions
+            ):
+                return Plan(reservation)
+            now = self._program.now(settings)
+            returned, adds = commits.give_back_of(reservation)
+            write = holds.reservation_to_item(returned, item.request_hash, SHARDS, now=now)
+            version = (returned.version or 0) + 1
+            return Plan(replace(returned, version=version), changed=[write], added=adds)
+
+        return versioned_write(self._clock, [key, program.SETTINGS_KEY], decide)
+
+    def _guest(
+        self, snapshot: Snapshot, reservation_id: str
+    ) -> tuple[Reservation, store.ReservationItem]:
+        item = snapshot.get(reservation_key(reservation_id), store.ReservationItem)
+        if item is None:
+            raise NotFound("reservation")
+        reservation = holds.reservation_from_item(item)
+        if reservation.member_id is not None:
+            raise InvalidInput(
+                "reservationId",
+                "A member's reservation: recordOrder (or commitReservation) commits it and "
+                "refundOrder returns it.",
+            )
+        return reservation, item
+
     def _finish(
         self, actor: Principal | None, reservation_id: str, status: ReservationStatus
     ) -> Reservation:
@@ -150,6 +225,8 @@ class ReservationService:
                 raise NotFound("reservation")
             reservation = holds.reservation_from_item(item)
             if actor is not None:
+                if actor.member_id is not None and reservation.member_id != actor.member_id:
+                    raise NotFound("reservation")  # another's, or a guest's: as if absent
                 self._checkout.authorize(actor, reservation.member_id)
             if reservation.status is not ReservationStatus.HELD:
                 return Plan(reservation)  # done already (released, expired or committed)
@@ -159,6 +236,7 @@ class ReservationService:
             done = replace(reservation, status=status)
             owner = reservation.member_id
             added = [add for hold in reservation.holds for add in holds.return_adds(hold, owner)]
+            added += holds.member_returns(reservation, slot=True, first_order=True)
             new: list[TableItem] = []
             changed: list[TableItem] = [
                 holds.reservation_to_item(done, item.request_hash, SHARDS, now=now)

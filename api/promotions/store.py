@@ -62,6 +62,16 @@ def member_usage_key(promotion_id: str, member_id: str) -> Key:
     return (f"PROMO#{promotion_id}", f"MEMBER#{member_id}")
 
 
+def held_key(member_id: str) -> Key:
+    """How many reservations a member holds (a member_uses counter)."""
+    return (f"CHECKOUT#{member_id}", "HELD")
+
+
+def first_order_key(member_id: str) -> Key:
+    """1 once a reservation holds (or an order used) the member's first-order promotions."""
+    return (f"CHECKOUT#{member_id}", "FIRST")
+
+
 def code_key(code: str) -> Key:
     return (f"CODE#{code}", "CODE")
 

@@ -15,6 +15,7 @@ from schema.errors import (
     InvalidInput,
     MemberNotFound,
     NotFound,
+    ReservationExpired,
     mutation,
 )
 from schema.promotions.checkout import Reservation
@@ -34,6 +35,16 @@ class CartReserved:
 
 @strawberry.type
 class ReservationReleased:
+    reservation: Reservation
+
+
+@strawberry.type
+class ReservationCommitted:
+    reservation: Reservation
+
+
+@strawberry.type
+class ReservationReturned:
     reservation: Reservation
 
 
@@ -58,6 +69,14 @@ ReserveCartResult = Annotated[
 ReleaseReservationResult = Annotated[
     ReservationReleased | InvalidInput | NotFound | ConcurrentUpdate,
     strawberry.union("ReleaseReservationResult"),
+]
+CommitGuestReservationResult = Annotated[
+    ReservationCommitted | InvalidInput | NotFound | ReservationExpired | ConcurrentUpdate,
+    strawberry.union("CommitGuestReservationResult"),
+]
+ReturnGuestReservationResult = Annotated[
+    ReservationReturned | InvalidInput | NotFound | ConcurrentUpdate,
+    strawberry.union("ReturnGuestReservationResult"),
 ]
 CreateCodeBatchResult = Annotated[
     CodeBatchCreated | InvalidInput | NotFound | IdempotencyConflict | ConcurrentUpdate,
@@ -114,6 +133,28 @@ class PromotionMutation:
         ctx = info.context
         reservation = ctx.services.reservations.release(ctx.principal, id)
         return ReservationReleased(reservation=Reservation.from_domain(reservation))
+
+    @mutation(
+        "Shop backend: a guest cart's reservation became this order: what it held is used "
+        "(members' orders commit through recordOrder). Again with the same order: the same."
+    )
+    def commit_guest_reservation(
+        self, info: Info, id: strawberry.ID, order_id: strawberry.ID
+    ) -> CommitGuestReservationResult:
+        ctx = info.context
+        reservation = ctx.services.reservations.commit_guest(ctx.principal, id, order_id)
+        return ReservationCommitted(reservation=Reservation.from_domain(reservation))
+
+    @mutation(
+        "Shop backend: a guest order was fully refunded or cancelled: the uses, budget and "
+        "codes its reservation used come back (program setting refundReturnsPromotions)."
+    )
+    def return_guest_reservation(
+        self, info: Info, id: strawberry.ID
+    ) -> ReturnGuestReservationResult:
+        ctx = info.context
+        reservation = ctx.services.reservations.return_guest(ctx.principal, id)
+        return ReservationReturned(reservation=Reservation.from_domain(reservation))
 
 
 def _status(info: Info, promotion_id: str, status: Status) -> PromotionSaved:

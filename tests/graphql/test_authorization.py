@@ -209,6 +209,17 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"member": OK, "service": OK, "admin": OK},
     ),
+    "commitGuestReservation": (
+        'mutation { commitGuestReservation(id: "rsv_000000000000000000000000", '
+        'orderId: "g-1") { __typename } }',
+        {},
+        {"service": OK, "admin": OK, "member": "FORBIDDEN"},
+    ),
+    "returnGuestReservation": (
+        'mutation { returnGuestReservation(id: "rsv_000000000000000000000000") { __typename } }',
+        {},
+        {"service": OK, "admin": OK, "member": "FORBIDDEN"},
+    ),
     "resetTestClock": (
         "mutation { resetTestClock { __typename } }",
         {},

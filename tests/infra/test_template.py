@@ -411,6 +411,28 @@ def _exercise_promotions(invoke: Any) -> None:
     refund = {"input": {"refundId": "r-promo", "orderId": "o-promo", "amount": order["total"]}}
     assert invoke(REFUND, refund, SERVICE).data["refundOrder"]["__typename"] == "OrderRefunded"
     # ids[2] stays held: advanceTestClock releases it outside prod.
+    guest = {"idempotencyKey": "g-1", "cart": {**CART, "customerId": None, "codes": []}}
+    reserved = invoke(RESERVE, {"input": guest}, SERVICE).data["reserveCart"]
+    assert reserved["__typename"] == "CartReserved", reserved
+    guest_id = reserved["reservation"]["id"]
+    for _ in range(2):
+        committed = invoke(
+            f'mutation {{ commitGuestReservation(id: "{guest_id}", orderId: "g-1") '
+            "{ __typename } }",
+            None,
+            SERVICE,
+        )
+        assert committed.data["commitGuestReservation"] == {"__typename": "ReservationCommitted"}, (
+            committed.raw
+        )
+        returned = invoke(
+            f'mutation {{ returnGuestReservation(id: "{guest_id}") {{ __typename }} }}',
+            None,
+            SERVICE,
+        )
+        assert returned.data["returnGuestReservation"] == {"__typename": "ReservationReturned"}, (
+            returned.raw
+        )
 
 
 def _exercise_api(stage: Stage) -> set[tuple[str, str]]:

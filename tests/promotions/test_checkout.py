@@ -10,10 +10,12 @@ from decimal import Decimal
 import pytest
 
 from api.errors import (
+    ErrorCode,
     Forbidden,
     IdempotencyConflict,
     InsufficientPoints,
     InvalidInput,
+    NotFound,
     ReservationExpired,
 )
 from api.points.model import AdjustInput, EntryKind, OrderInput, OrderResult, RefundInput
@@ -28,6 +30,7 @@ from api.promotions.model import (
     Limits,
     PromotionInput,
     Reason,
+    Reservation,
     ReservationStatus,
     Stacking,
     Status,
@@ -195,7 +198,7 @@ def test_points_paid_at_checkout_come_back_when_released(shop: Services) -> None
     kinds = [e.kind for e in ledger_entries(member_id)]
     assert kinds == [EntryKind.ADJUST, EntryKind.REDEEM, EntryKind.RETURN]
     assert_ledger_consistent(member_id)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # another member's reservation is as if absent
         shop.reservations.release(member("cust-2"), held.id)
 
 
@@ -277,3 +280,105 @@ def test_a_cart_too_big_for_one_transaction_is_refused_with_nothing_held(
         shop.reservations.reserve(SERVICE, cart(), "k-1")
     assert refused.value.field == "cart"
     assert shop.promotions.get(ADMIN, "point-0").usage.uses == 0
+
+
+def test_a_guest_reservation_is_committed_to_the_guest_order_and_returned_on_refund(
+    shop: Services,
+) -> None:
+    held = shop.reservations.reserve(SERVICE, cart(customer=None), "g-1")
+    assert held.member_id is None
+    assert shop.promotions.get(ADMIN, "ten-off").usage.uses == 1
+    with pytest.raises(InvalidInput) as refused:  # a member's order cannot take a guest cart
+        commit(shop, held.id, "o-1", Decimal(54))
+    assert "commitGuestReservation" in refused.value.message
+    with pytest.raises(NotFound):  # members cannot see, release or commit guests' carts
+        shop.reservations.release(member("cust-1"), held.id)
+    with pytest.raises(Forbidden):
+        shop.reservations.commit_guest(member("cust-1"), held.id, "g-order")
+    with pytest.raises(InvalidInput):  # not committed yet: release it instead
+        shop.reservations.return_guest(SERVICE, held.id)
+    committed = shop.reservations.commit_guest(SERVICE, held.id, "g-order")
+    assert (committed.status, committed.order_id) == (ReservationStatus.COMMITTED, "g-order")
+    assert shop.reservations.commit_guest(SERVICE, held.id, "g-order") == committed  # replay
+    with pytest.raises(InvalidInput):
+        shop.reservations.commit_guest(SERVICE, held.id, "another-order")
+    assert shop.reservations.release(SERVICE, held.id).status is ReservationStatus.COMMITTED
+    shop.program.advance_clock(ADMIN, 31 * 60)  # committed: the expiry job leaves it
+    assert shop.reservations.expire_due() == 0
+    assert shop.promotions.get(ADMIN, "ten-off").usage.uses == 1  # used by the guest order
+    returned = shop.reservations.return_guest(SERVICE, held.id)
+    assert returned.status is ReservationStatus.RETURNED
+    assert shop.promotions.get(ADMIN, "ten-off").usage.uses == 0
+    assert shop.reservations.return_guest(SERVICE, held.id) == returned  # harmless twice
+    assert shop.promotions.get(ADMIN, "ten-off").usage.uses == 0
+    member_cart = shop.reservations.reserve(SERVICE, cart(), "m-1")
+    with pytest.raises(InvalidInput):  # members' reservations commit through recordOrder
+        shop.reservations.commit_guest(SERVICE, member_cart.id, "g-2")
+
+
+def test_a_member_holds_at_most_three_reservations(shop: Services) -> None:
+    me = member("cust-1")
+    held = [shop.reservations.reserve(me, cart(customer=None), f"k-{i}") for i in range(3)]
+    with pytest.raises(InvalidInput) as refused:
+        shop.reservations.reserve(me, cart(customer=None), "k-3")
+    assert refused.value.code is ErrorCode.TOO_MANY_RESERVATIONS
+    with pytest.raises(InvalidInput):  # the shop backend too, for this member
+        shop.reservations.reserve(SERVICE, cart(), "k-3")
+    shop.reservations.release(me, held[0].id)
+    fourth = shop.reservations.reserve(me, cart(customer=None), "k-3")
+    commit(shop, held[1].id, "o-1", Decimal(54))  # committing frees a slot too
+    shop.reservations.reserve(me, cart(customer=None), "k-4")
+    shop.program.advance_clock(ADMIN, 31 * 60)  # and expiry
+    assert shop.reservations.expire_due() == 3
+    for i in range(5, 8):
+        shop.reservations.reserve(me, cart(customer=None), f"k-{i}")
+    slots = get(store.held_key(held[0].member_id or ""), store.MemberUsageItem)
+    assert slots is not None
+    assert slots.uses == 3
+    assert fourth.status is ReservationStatus.HELD
+
+
+def test_a_first_order_promotion_is_held_by_one_reservation_at_a_time(shop: Services) -> None:
+    shop.promotions.create(
+        ADMIN,
+        PromotionInput(
+            id="welcome",
+            name="Welcome 5 EUR",
+            effect=Effect(EffectKind.AMOUNT_OFF, amount=Decimal(5)),
+            conditions=Conditions(first_order_only=True),
+            stacking=Stacking.UNIVERSAL,
+            currency="EUR",
+        ),
+    )
+
+    def welcomed(r: Reservation) -> bool:
+        return "welcome" in {a.promotion_id for a in r.evaluation.applied}
+
+    first = shop.reservations.reserve(SERVICE, cart(), "k-1")
+    second = shop.reservations.reserve(SERVICE, cart(), "k-2")
+    assert (welcomed(first), welcomed(second)) == (True, False)
+    reasons = {n.promotion_id: n.reason for n in second.evaluation.not_applied}
+    assert reasons["welcome"] is Reason.NOT_FIRST_ORDER
+    shop.reservations.release(SERVICE, first.id)  # the first order is open again
+    third = shop.reservations.reserve(SERVICE, cart(), "k-3")
+    assert welcomed(third)
+    commit(shop, third.id, "o-1", Decimal(49))
+    assert not welcomed(shop.reservations.reserve(SERVICE, cart(), "k-4"))
+
+
+def test_an_order_in_another_currency_cannot_commit_the_reservation(shop: Services) -> None:
+    held = shop.reservations.reserve(SERVICE, cart(), "k-1")
+    order = OrderInput(
+        "o-1",
+        Decimal(54),
+        "USD",
+        shop.program.current_time(),
+        customer_id="cust-1",
+        reservation_id=held.id,
+    )
+    with pytest.raises(InvalidInput) as refused:
+        shop.orders.record_order(SERVICE, order)
+    assert refused.value.code is ErrorCode.CURRENCY_MISMATCH
+    item = get(store.reservation_key(held.id), store.ReservationItem)
+    assert item is not None
+    assert item.status == "HELD"
