@@ -11,17 +11,19 @@ from functools import partial
 
 import pytest
 
-from api.errors import DomainError, ReservationExpired
+from api.errors import DomainError, ErrorCode, InvalidInput, ReservationExpired
 from api.ids import member_id_for
 from api.points.model import AdjustInput, EntryKind, OrderInput
 from api.promotions.model import (
     Activation,
     CartInput,
+    Conditions,
     Effect,
     EffectKind,
     Limits,
     PromotionInput,
     Reservation,
+    Stacking,
 )
 from api.services import Services
 from tests.ddb_local.test_concurrency import all_at_once
@@ -125,6 +127,36 @@ def test_a_member_limit_holds_across_their_own_carts(local_services: Services) -
         [partial(s.reservations.reserve, SERVICE, mine, f"k-{i}") for i in range(10)]
     )
     assert sum(applied(r, "once-each") for r in results) == 1
+
+
+def test_one_member_racing_many_carts_holds_three_and_one_first_order(
+    local_services: Services,
+) -> None:
+    s = local_services
+    enroll(s, "cust-1")
+    ten_percent(s, "any", Limits())
+    first = Effect(EffectKind.AMOUNT_OFF, amount=Decimal(5))
+    s.promotions.create(
+        ADMIN,
+        PromotionInput(
+            "welcome",
+            "5 EUR off a first order",
+            first,
+            conditions=Conditions(first_order_only=True),
+            stacking=Stacking.UNIVERSAL,
+            currency="EUR",
+        ),
+    )
+    mine = replace(cart(), customer_id="cust-1")
+    results = all_at_once(
+        [partial(s.reservations.reserve, SERVICE, mine, f"k-{i}") for i in range(12)]
+    )
+    held = [r for r in results if isinstance(r, Reservation)]
+    refused = [r for r in results if isinstance(r, InvalidInput)]
+    assert (len(held), len(refused)) == (3, 9)
+    assert {r.code for r in refused} == {ErrorCode.TOO_MANY_RESERVATIONS}
+    assert sum(applied(r, "welcome") for r in held) == 1
+    assert s.promotions.get(ADMIN, "any").usage.uses == 3
 
 
 def _held_with_points(s: Services) -> Reservation:
