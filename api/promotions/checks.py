@@ -29,6 +29,7 @@ MAX_ITEMS = 500  # SKUs or categories in one condition
 MAX_PRIORITY = 1000
 MAX_EARLY_HOURS = 24 * 30
 MAX_MONEY = Decimal(10) ** 9
+MAX_MULTIPLIER = 10  # a points multiplier: more than 1, at most this, 2 decimal places
 
 
 def promotion_id(value: str) -> str:
@@ -58,13 +59,18 @@ def _money(field: str, value: Decimal | None, currency: str | None) -> Decimal |
     return value
 
 
+def _places(field: str, value: Decimal, places: int = 2) -> Decimal:
+    """The value, when it has at most `places` decimal places (trailing zeros aside)."""
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -places:
+        raise InvalidInput(field, f"At most {places} decimal places.")
+    return value
+
+
 def _percent(field: str, value: Decimal | None) -> Decimal:
     if value is None or not _finite(value) or not 0 < value <= 100:
         raise InvalidInput(field, "A percentage more than 0 and at most 100.")
-    exponent = value.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        raise InvalidInput(field, "At most 2 decimal places.")
-    return value
+    return _places(field, value)
 
 
 def _count(field: str, value: int | None, low: int = 1, high: int = 10**9) -> int | None:
@@ -92,8 +98,9 @@ def _effect(e: Effect, currency: str | None) -> Effect:
         _count("effect.points", e.points, 1, v.MAX_POINTS)
     elif kind is EffectKind.POINTS_MULTIPLIER:
         m = e.multiplier
-        if m is None or not _finite(m) or not 1 < m <= 10:
-            raise InvalidInput("effect.multiplier", "More than 1 and at most 10.")
+        if m is None or not _finite(m) or not 1 < m <= MAX_MULTIPLIER:
+            raise InvalidInput("effect.multiplier", f"More than 1 and at most {MAX_MULTIPLIER}.")
+        _places("effect.multiplier", m)
     if kind is EffectKind.FREE_SHIPPING and e.target is not Target.SHIPPING:
         e = replace(e, target=Target.SHIPPING)
     if kind in (EffectKind.BONUS_POINTS,) and e.target is Target.SHIPPING:

@@ -1,9 +1,10 @@
 """Promotion codes: how a code is written, checked, compared and generated.
 
 Codes are case-insensitive: stored and compared upper-case. Generated codes use a charset
-without the characters people confuse (0/O, 1/I/L, 5/S, 2/Z, 8/B), from the OS's random
-source, and a batch is refused when the pattern's keyspace cannot hold it with room to spare
-(a full keyspace would make every new code a collision).
+without the characters people confuse (0/O, 1/I/L, 5/S, 2/Z, 8/B; a custom charset with any
+of them is refused), from the OS's random source, and a batch is refused when the pattern's
+keyspace cannot hold it with room to spare (a full keyspace would make every new code a
+collision).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 from api.errors import InvalidInput
 
 SAFE_CHARSET = "ACDEFGHJKMNPQRTUVWXY34679"
+# Read as one another (0/O, 1/I/L, 5/S, 2/Z, 8/B): no charset may hold them, the default's
+# neither. Upper-case, as codes are compared.
+LOOK_ALIKES = "0O1IL5S2Z8B"
 MAX_CODE = 40
 MAX_BATCH = 100_000
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{1,39}")
@@ -65,6 +69,12 @@ def check_pattern(prefix: str, length: int, charset: str | None, count: int) -> 
         or not all(c.isascii() and c.isalnum() for c in chars)
     ):
         raise InvalidInput("charset", "10 to 36 distinct ASCII letters or digits.")
+    if confusing := sorted(set(chars) & set(LOOK_ALIKES)):
+        raise InvalidInput(
+            "charset",
+            f"Leave out the look-alike characters: {', '.join(confusing)}. They are misread "
+            f"as one another (0/O, 1/I/L, 5/S, 2/Z, 8/B); the default is {SAFE_CHARSET}.",
+        )
     if not 1 <= count <= MAX_BATCH:
         raise InvalidInput("count", f"From 1 to {MAX_BATCH} codes per batch.")
     pattern = Pattern(prefix, length, "".join(chars))

@@ -15,8 +15,11 @@ Rules it holds (tests/promotions/test_engine_properties.py checks them on random
 - A minimum subtotal reads the whole cart's subtotal: for a LINES promotion, after the LINES
   promotions before it; for an ORDER promotion, after every LINES promotion (not after the
   other ORDER ones); for SHIPPING and POINTS, after every LINES and ORDER promotion. A hint
-  gives what is missing measured the same way. Conditions on items (SKUs, categories,
-  quantities) read the cart as given.
+  gives what is missing measured the same way; details show amounts as money in the cart's
+  currency ("50.00 EUR", "1200 JPY"). Conditions on items (SKUs, categories, quantities) read
+  the cart as given, and hold for every effect: a promotion with SKUs or categories (included
+  or excluded) needs a line they let through, free shipping and bonus points too. Without
+  them, shipping and bonus points need no line; the others need one.
 - Stacking: the STACKABLE and UNIVERSAL promotions together form one option; each EXCLUSIVE
   one with the UNIVERSAL ones forms another (only if the exclusive one applies in it). The
   option worth most to the customer wins (discount, then points); ties go to the stackable
@@ -96,6 +99,11 @@ def minor(amount: Decimal, currency: str) -> int:
     return int(amount.scaleb(minor_units(currency)).to_integral_value(ROUND_HALF_UP))
 
 
+def shown(amount: int, currency: str) -> str:
+    """An amount in minor units as people read it: '12.00 EUR', '1200 JPY', '1.500 BHD'."""
+    return f"{Decimal(amount).scaleb(-minor_units(currency)):f} {currency}"
+
+
 def _half_up(numerator: int, denominator: int) -> int:
     """numerator / denominator rounded half up (both >= 0): Decimal's ROUND_HALF_UP, in ints."""
     return (2 * numerator + denominator) // (2 * denominator)
@@ -157,6 +165,7 @@ class _Plan:
     effect: Effect
     phase: Phase
     lines: tuple[int, ...]  # the matching lines, as canonical indexes (ascending)
+    currency: str  # the cart's
     min_subtotal: int | None
     amount: int  # AMOUNT_OFF, minor units
     ratio: tuple[int, int]  # percent / 100 (PERCENT_OFF, BUY_X_GET_Y), or multiplier - 1
@@ -238,7 +247,11 @@ def _plan(
     matching = cart_lines.matching(c)
     units = sum(cart_lines.lines[k].quantity for k in matching)
     phase = phase_of(e.kind, e.target)
-    if not units and phase is not Phase.SHIPPING and e.kind is not EffectKind.BONUS_POINTS:
+    # Item conditions hold whatever the effect. Without any, shipping and bonus points, which
+    # take nothing off the lines, need no item at all.
+    items = c.skus or c.categories or c.exclude_skus or c.exclude_categories
+    lineless = phase is Phase.SHIPPING or e.kind is EffectKind.BONUS_POINTS
+    if not units and (items or not lineless):
         return _no(candidate, Reason.NO_MATCHING_ITEMS, "No item in the cart qualifies.")
     if units < c.min_quantity:
         detail = f"Needs {c.min_quantity} qualifying items; {units} in the cart."
@@ -257,6 +270,7 @@ def _plan(
         effect=e,
         phase=phase,
         lines=matching,
+        currency=currency,
         min_subtotal=None if c.min_subtotal is None else minor(c.min_subtotal, currency),
         amount=0 if e.amount is None else minor(e.amount, currency),
         ratio=ratio.as_integer_ratio(),
@@ -360,7 +374,7 @@ class _Run:
                 base = after_lines if plan.phase is Phase.ORDER else subtotal
                 if base < plan.min_subtotal:
                     missing = Hint(p.id, p.name, missing_amount=plan.min_subtotal - base)
-                    at_least = f"{p.conditions.min_subtotal} {_AFTER[plan.phase]}"
+                    at_least = f"{shown(plan.min_subtotal, plan.currency)} {_AFTER[plan.phase]}"
                     refused[p.id] = (
                         Reason.MIN_SUBTOTAL,
                         f"Needs a subtotal of {at_least}.",

@@ -193,6 +193,11 @@ def test_members_see_the_promotions_open_to_them(invoke: Invoke, promotions: Non
         ({"currency": "ZZZ"}, "currency"),
         ({"priority": 5000}, "priority"),
         ({"effect": {"kind": "BUY_X_GET_Y", "buy": 2, "get": 0, "target": "LINES"}}, "effect.get"),
+        (
+            {"effect": {"kind": "POINTS_MULTIPLIER", "target": "LINES", "multiplier": "1.005"}},
+            "effect.multiplier",
+        ),
+        ({"effect": {"kind": "PERCENT_OFF", "percent": "12.345"}}, "effect.percent"),
     ],
 )
 def test_bad_promotions_are_typed_errors_and_nothing_is_written(

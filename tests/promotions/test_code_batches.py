@@ -138,6 +138,8 @@ def test_codes_bound_to_members_serve_only_them(
         (BatchInput("vip", count=40_000, length=4, idempotency_key="k"), "count"),
         (BatchInput("vip", count=10, prefix="vip!", idempotency_key="k"), "prefix"),
         (BatchInput("vip", count=10, charset="AAB0123456", idempotency_key="k"), "charset"),
+        # Look-alikes (here 0, O, 1, I): codes people would misread.
+        (BatchInput("vip", count=10, charset="ACDEFGH0O1I", idempotency_key="k"), "charset"),
         (BatchInput("vip", count=10, length=30, prefix="X" * 15, idempotency_key="k"), "length"),
         (BatchInput("vip", count=10, uses_per_code=0, idempotency_key="k"), "usesPerCode"),
     ],

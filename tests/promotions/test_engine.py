@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from api.promotions import engine
-from api.promotions.engine import Phase, allocate, phase_of
+from api.promotions.engine import Phase, allocate, minor, phase_of
 from api.promotions.model import (
     Activation,
     Candidate,
@@ -278,6 +278,34 @@ def test_free_shipping_over_50_reads_the_cart_after_line_discounts() -> None:
     assert "after discounts" in e.not_applied[0].detail
 
 
+@pytest.mark.parametrize(
+    ("currency", "minimum", "price", "shown"),
+    [
+        ("EUR", Decimal(50), 4000, "50.00 EUR"),
+        ("EUR", Decimal("12.5"), 1000, "12.50 EUR"),
+        ("JPY", Decimal(1200), 1000, "1200 JPY"),
+        ("BHD", Decimal("1.5"), 1000, "1.500 BHD"),
+    ],
+)
+def test_a_minimum_subtotal_is_shown_as_money_in_the_cart_currency(
+    currency: str, minimum: Decimal, price: int, shown: str
+) -> None:
+    at_least = Conditions(min_subtotal=minimum)
+    offers = [
+        promo("lines", percent("10", Target.LINES), conditions=at_least, currency=currency),
+        promo("order", percent("10"), conditions=at_least, currency=currency),
+        promo("ship", FREE_SHIPPING, conditions=at_least, currency=currency),
+    ]
+    e = evaluate(Cart(currency, (Line("A", 1, price),), 100), *offers)
+    details = {n.promotion_id: n.detail for n in e.not_applied}
+    assert details == {
+        "lines": f"Needs a subtotal of {shown} after earlier line discounts.",
+        "order": f"Needs a subtotal of {shown} after line discounts.",
+        "ship": f"Needs a subtotal of {shown} after discounts.",
+    }
+    assert {h.missing_amount for h in e.hints} == {minor(minimum, currency) - price}
+
+
 def test_minimum_subtotals_of_each_phase() -> None:
     at_least = Conditions(min_subtotal=Decimal(100))
     big = cart(Line("A", 1, 10500), shipping=500)
@@ -315,6 +343,79 @@ def test_sku_and_category_conditions() -> None:
             assert reasons(e) == {"p": Reason.NO_MATCHING_ITEMS}
         else:
             assert applied(e) == {"p": expected}, conditions
+
+
+SHIPPING_AND_POINTS = {
+    "free-shipping": FREE_SHIPPING,
+    "half-shipping": percent("50", Target.SHIPPING),
+    "two-off-shipping": amount("2.00", Target.SHIPPING),
+    "bonus": Effect(EffectKind.BONUS_POINTS, points=100),
+}
+# What each gives a cart shipped for 4.90: (shipping discount, points). The bonus is flat: the
+# same whichever lines match.
+WORTH = {
+    "free-shipping": (490, 0),
+    "half-shipping": (245, 0),
+    "two-off-shipping": (200, 0),
+    "bonus": (0, 100),
+}
+NOT_IN_THE_CART = [
+    Conditions(skus=frozenset({"BOOT-9"})),
+    Conditions(categories=frozenset({"boots"})),
+    Conditions(exclude_categories=frozenset({"shoes", "socks"})),  # every line excluded
+    Conditions(exclude_skus=frozenset({"SHOE-1", "SOCK-1"})),
+    Conditions(categories=SHOE, exclude_skus=frozenset({"SHOE-1"})),
+]
+
+
+@pytest.mark.parametrize("conditions", NOT_IN_THE_CART)
+@pytest.mark.parametrize("pid", sorted(SHIPPING_AND_POINTS))
+def test_shipping_and_bonus_points_need_an_item_their_conditions_let_through(
+    pid: str, conditions: Conditions
+) -> None:
+    offer = promo(pid, SHIPPING_AND_POINTS[pid], conditions=conditions, currency="EUR")
+    e = evaluate(cart(SHOES, SOCKS, shipping=490), offer)
+    assert (e.applied, reasons(e)) == ((), {pid: Reason.NO_MATCHING_ITEMS})
+    assert (e.shipping_discount, e.bonus_points, e.hints) == (0, 0, ())
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [
+        Conditions(),  # no item conditions: any cart
+        Conditions(skus=frozenset({"SOCK-1", "BOOT-9"})),
+        Conditions(categories=SHOE),
+        Conditions(exclude_categories=SHOE),  # the socks are left
+        Conditions(exclude_skus=frozenset({"SOCK-1"})),
+    ],
+)
+def test_shipping_and_bonus_points_apply_with_a_matching_item(conditions: Conditions) -> None:
+    c = cart(SHOES, SOCKS, shipping=490)
+    for pid, effect in SHIPPING_AND_POINTS.items():
+        e = evaluate(c, promo(pid, effect, conditions=conditions, currency="EUR"))
+        assert [(a.promotion_id, a.shipping, a.points) for a in e.applied] == [
+            (pid, *WORTH[pid])
+        ], (pid, conditions)
+        assert (e.discount, e.line_totals) == (0, (5000, 1500))
+
+
+def test_without_item_conditions_shipping_and_bonus_points_apply_to_any_cart() -> None:
+    for lines in ((HAT,), (SOCKS, HAT), ()):
+        for pid, effect in SHIPPING_AND_POINTS.items():
+            e = evaluate(cart(*lines, shipping=490), promo(pid, effect, currency="EUR"))
+            assert [a.promotion_id for a in e.applied] == [pid], (pid, lines)
+            assert (e.shipping_discount, e.bonus_points) == WORTH[pid]
+
+
+def test_free_shipping_on_shoes_is_not_free_shipping_on_socks() -> None:
+    on_shoes = Conditions(categories=SHOE, min_subtotal=Decimal(20))
+    free = promo("free", FREE_SHIPPING, conditions=on_shoes, currency="EUR")
+    bonus = promo("bonus", Effect(EffectKind.BONUS_POINTS, points=50), conditions=on_shoes)
+    e = evaluate(cart(replace(SOCKS, quantity=10), shipping=490), free, bonus)
+    assert reasons(e) == {"free": Reason.NO_MATCHING_ITEMS, "bonus": Reason.NO_MATCHING_ITEMS}
+    assert (e.total, e.bonus_points) == (5490, 0)
+    e = evaluate(cart(SOCKS, SHOES, shipping=490), free, bonus)
+    assert (e.shipping_discount, e.bonus_points) == (490, 50)
 
 
 def test_minimum_quantity_counts_matching_units_and_hints_what_is_missing() -> None:

@@ -5,6 +5,8 @@
   took off it, and the evaluation's discounts and points are the sums of the applied ones;
 - no promotion goes beyond its limits: uses, budget, per member, per code (and its code's
   owner), its cap, its schedule and currency; each applies at most once;
+- item conditions hold whatever the effect: an applied promotion (free shipping and bonus
+  points too) has a line its SKUs and categories let through, and its minimum quantity of them;
 - stacking order: applied by phase, then priority, then id; an exclusive one only with
   universal ones; every candidate is applied or has one reason;
 - the winner is the best option: worth at least the stackable option, and each exclusive
@@ -38,6 +40,7 @@ from api.promotions.model import (
     Limits,
     Line,
     Promotion,
+    Reason,
     Schedule,
     Shopper,
     Spread,
@@ -212,6 +215,20 @@ def evaluate(cart: Cart, candidates: list[Candidate], shopper: Shopper) -> Evalu
     return engine.evaluate(cart, candidates, shopper, NOW, points_of)
 
 
+def has_item_conditions(c: Conditions) -> bool:
+    return bool(c.skus or c.exclude_skus or c.categories or c.exclude_categories)
+
+
+def lets_through(c: Conditions, line: Line) -> bool:
+    """Whether the conditions' item sets let the line through (empty includes: any)."""
+    return (
+        (not c.skus or line.sku in c.skus)
+        and (not c.categories or line.category in c.categories)
+        and line.sku not in c.exclude_skus
+        and line.category not in c.exclude_categories
+    )
+
+
 def worth(e: Evaluation) -> tuple[int, int]:
     return (e.discount + e.shipping_discount, e.bonus_points)
 
@@ -251,6 +268,11 @@ def test_amounts_limits_and_stacking_hold(case: tuple[Cart, list[Candidate], Sho
             assert shopper.member_uses.get(p.id, 0) < limits.per_member
         if p.effect.cap is not None:
             assert a.discount <= minor(p.effect.cap, "EUR")
+        # Whatever its effect (shipping and bonus points too), its item conditions hold.
+        matching = [line for line in cart.lines if lets_through(p.conditions, line)]
+        if has_item_conditions(p.conditions):
+            assert matching, p
+        assert sum(line.quantity for line in matching) >= p.conditions.min_quantity
         if p.activation is Activation.CODE:
             assert c.code is not None
             assert c.code.member_id in (None, shopper.member_id)
@@ -264,6 +286,44 @@ def test_amounts_limits_and_stacking_hold(case: tuple[Cart, list[Candidate], Sho
     stackings = Counter(p.stacking for p in applied)
     assert stackings[Stacking.EXCLUSIVE] <= 1
     assert not (stackings[Stacking.EXCLUSIVE] and stackings[Stacking.STACKABLE])
+
+
+item_conditions = st.builds(
+    Conditions,
+    skus=st.just(frozenset()) | item_sets,
+    exclude_skus=st.frozensets(st.sampled_from(SKUS), max_size=3),
+    categories=st.frozensets(st.sampled_from(CATEGORIES[1:]), max_size=1),
+    exclude_categories=st.frozensets(st.sampled_from(CATEGORIES[1:]), max_size=2),
+)
+# Each effect with what it gives a cart shipped for 5.00: (shipping discount, points).
+shipping_and_points = st.sampled_from(
+    [
+        (Effect(EffectKind.FREE_SHIPPING, target=Target.SHIPPING), (500, 0)),
+        (Effect(EffectKind.PERCENT_OFF, target=Target.SHIPPING, percent=Decimal(50)), (250, 0)),
+        (Effect(EffectKind.AMOUNT_OFF, target=Target.SHIPPING, amount=Decimal(1)), (100, 0)),
+        (Effect(EffectKind.BONUS_POINTS, points=10), (0, 10)),
+    ]
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(lines, shipping_and_points, item_conditions)
+def test_shipping_and_bonus_points_apply_exactly_when_an_item_matches(
+    cart_lines: list[Line], effect_and_worth: tuple[Effect, tuple[int, int]], c: Conditions
+) -> None:
+    effect, expected = effect_and_worth
+    cart = Cart("EUR", tuple(cart_lines), 500)
+    promotion = Promotion(id="p", name="P", effect=effect, conditions=c, currency="EUR")
+    e = evaluate(cart, [Candidate(promotion)], Shopper())
+    if any(lets_through(c, line) for line in cart.lines):
+        assert ([a.promotion_id for a in e.applied], e.not_applied) == (["p"], ())
+        assert (e.shipping_discount, e.bonus_points) == expected
+    else:
+        assert [(n.promotion_id, n.reason) for n in e.not_applied] == [
+            ("p", Reason.NO_MATCHING_ITEMS)
+        ]
+        assert (e.applied, e.shipping_discount, e.bonus_points) == ((), 0, 0)
+    assert e.discount == 0
 
 
 @settings(max_examples=80, deadline=None)
