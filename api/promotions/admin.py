@@ -161,6 +161,11 @@ class PromotionAdmin:
         pid = checks.promotion_id(promotion_id)
 
         def decide(snapshot: Snapshot) -> Plan[Promotion]:
+            archived = snapshot.get(store.promotion_key(pid, archived=True), store.PromotionItem)
+            if archived is not None:  # archiving again is a replay; the rest come too late
+                if status is Status.ARCHIVED:
+                    return Plan(store.promotion_from_item(archived))
+                raise InvalidInput("id", "This promotion is archived: that is final.")
             current = live_promotion(snapshot, pid)
             now = self._program.now(program.settings(snapshot))
             changed = replace(current, status=status, updated_at=now)
@@ -177,9 +182,8 @@ class PromotionAdmin:
                 written, changed=[store.promotion_to_item(changed)], on_commit=self._catalog.forget
             )
 
-        return versioned_write(
-            self._clock, [store.promotion_key(pid), program.SETTINGS_KEY], decide
-        )
+        reads = [store.promotion_key(pid), store.promotion_key(pid, archived=True)]
+        return versioned_write(self._clock, [*reads, program.SETTINGS_KEY], decide)
 
     def get(self, actor: Principal, promotion_id: str) -> PromotionView:
         actor.require(Permission.MANAGE_PROMOTIONS)

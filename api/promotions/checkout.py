@@ -221,14 +221,26 @@ class CheckoutService:
     def offers(self, actor: Principal, member_id: str) -> list[Offer]:
         """The promotions open to a member now or soon, early-access windows included."""
         authorize_read(actor, member_id)
-        snapshot = Snapshot([members.member_key(member_id), program.SETTINGS_KEY, tiers.CONFIG_KEY])
+        first_key = store.first_order_key(member_id)
+        snapshot = Snapshot(
+            [members.member_key(member_id), program.SETTINGS_KEY, tiers.CONFIG_KEY, first_key]
+        )
         member = members.load(snapshot, member_id)
         if member is None:
             raise MemberNotFound()
         ladder = tiers.config(snapshot)
-        now = self._program.now(program.settings(snapshot))
-        ranks = {t.code: i for i, t in enumerate(ladder.tiers)}
-        return offers(self._catalog.live(), ladder.rank(member.tier.code), ranks, now)
+        settings = program.settings(snapshot)
+        first = member.tier.lifetime.orders == 0 and not store.member_uses(
+            snapshot.get(first_key, TableItem)
+        )
+        shopper = Shopper(
+            member_id=member_id,
+            tier_rank=ladder.rank(member.tier.code),
+            tier_ranks={t.code: i for i, t in enumerate(ladder.tiers)},
+            first_order=first,
+        )
+        now = self._program.now(settings)
+        return offers(self._catalog.live(), shopper, settings.accepted_currencies, now)
 
     def evaluate(self, actor: Principal, data: CartInput) -> Evaluated:
         """What the cart would get now, and why not the rest. Writes nothing."""
@@ -248,24 +260,33 @@ class Offer:
 
 
 def offers(
-    live: Sequence[Promotion], member_tier_rank: int, ranks: dict[str, int], now: datetime
+    live: Sequence[Promotion], shopper: Shopper, accepted: Sequence[str], now: datetime
 ) -> list[Offer]:
     """The active automatic promotions a member can get, or soon: not ended, their tier
-    high enough, with when each opens for them."""
+    high enough, a first order if it asks for one, in a currency the shop takes; with when
+    each opens for them."""
     found = []
+    ranks = shopper.tier_ranks
     for p in live:
         if p.status is not Status.ACTIVE or p.activation is not Activation.AUTOMATIC:
             continue
         if p.schedule.ends_at is not None and now >= p.schedule.ends_at:
             continue
-        minimum = p.conditions.min_tier
-        if minimum is not None and member_tier_rank < ranks.get(minimum, 10**6):
+        c = p.conditions
+        if c.min_tier is not None and shopper.tier_rank < ranks.get(c.min_tier, 10**6):
+            continue
+        if c.first_order_only and not shopper.first_order:
+            continue
+        currencies = set(accepted) & set(c.currencies or accepted)
+        if p.currency is not None:
+            currencies &= {p.currency}
+        if not currencies:
             continue
         start = p.schedule.starts_at
         hours = [
             e.hours
             for e in p.schedule.early_access
-            if e.tier in ranks and member_tier_rank >= ranks[e.tier]
+            if e.tier in ranks and shopper.tier_rank >= ranks[e.tier]
         ]
         opens = None if start is None else start - timedelta(hours=max(hours, default=0))
         found.append(Offer(p, None if opens is None or opens <= now else opens, bool(hours)))

@@ -245,6 +245,10 @@ def test_paused_and_archived_promotions_stop_applying(shop: Services) -> None:
     e = shop.checkout.evaluate(SERVICE, cart(codes=("BONUS100",))).evaluation
     assert {n.promotion_id: n.reason for n in e.not_applied}["code:BONUS100"] is Reason.CODE_UNKNOWN
     assert shop.promotions.get(ADMIN, "bonus").promotion.status is Status.ARCHIVED
+    again = shop.promotions.set_status(ADMIN, "bonus", Status.ARCHIVED)  # a replay
+    assert (again.id, again.status) == ("bonus", Status.ARCHIVED)
+    with pytest.raises(InvalidInput):  # archiving is final
+        shop.promotions.set_status(ADMIN, "bonus", Status.ACTIVE)
     with pytest.raises(IdempotencyConflict):
         shop.promotions.create(ADMIN, replace(TEN_OFF, name="Other"))
     assert shop.promotions.create(ADMIN, TEN_OFF).id == "ten-off"
@@ -382,3 +386,29 @@ def test_an_order_in_another_currency_cannot_commit_the_reservation(shop: Servic
     item = get(store.reservation_key(held.id), store.ReservationItem)
     assert item is not None
     assert item.status == "HELD"
+
+
+def test_members_are_offered_only_what_they_can_get(shop: Services) -> None:
+    for pid, conditions, currency in (
+        ("welcome", Conditions(first_order_only=True), None),
+        ("dollars", Conditions(currencies=frozenset({"USD"})), None),
+        ("dollars-off", Conditions(), "USD"),
+    ):
+        shop.promotions.create(
+            ADMIN,
+            PromotionInput(
+                id=pid,
+                name=pid,
+                effect=Effect(EffectKind.PERCENT_OFF, percent=Decimal(5)),
+                conditions=conditions,
+                currency=currency,
+            ),
+        )
+    shop.program.update(ADMIN, SettingsChange(accepted_currencies=["EUR"]))
+    me = member("cust-1")
+    member_id = enroll(shop, "cust-1")
+    offered = {o.promotion.id for o in shop.checkout.offers(me, member_id)}
+    assert offered == {"ten-off", "free-shipping", "welcome"}  # no USD: the shop takes EUR
+    commit(shop, shop.reservations.reserve(SERVICE, cart(), "k-1").id, "o-1", Decimal(49))
+    offered = {o.promotion.id for o in shop.checkout.offers(me, member_id)}
+    assert offered == {"ten-off", "free-shipping"}  # not a first order any more
