@@ -23,6 +23,7 @@ from api.promotions.model import (
     EffectKind,
     PromotionInput,
     Reason,
+    Status,
 )
 from api.services import Services
 from local.stream import TableStream, stream_event
@@ -127,6 +128,9 @@ def test_codes_bound_to_members_serve_only_them(
     other = CartInput("EUR", lines, codes=(theirs,), customer_id="cust-1")
     refused = shop.checkout.evaluate(SERVICE, other).evaluation.not_applied
     assert [n.reason for n in refused] == [Reason.CODE_BOUND_TO_ANOTHER_MEMBER]
+    shop.promotions.set_status(ADMIN, "vip", Status.PAUSED)  # its codes are known, inactive
+    refused = shop.checkout.evaluate(SERVICE, own).evaluation.not_applied
+    assert [(n.promotion_id, n.reason, n.code) for n in refused] == [("vip", Reason.INACTIVE, mine)]
 
 
 @pytest.mark.parametrize(
