@@ -41,9 +41,9 @@ class CodeBatches:
         """Orders a batch of unique codes; the stream's reaction generates them in chunks
         (api/promotions/reactions.py), never this request. Idempotent on its key."""
         actor.require(Permission.MANAGE_PROMOTIONS)
-        pid = checks.promotion_id(data.promotion_id)
+        pid = checks.promotion_id(data.promotion_id, "promotionId")
         key = v.external_id("idempotencyKey", data.idempotency_key)
-        members = [v.member_ref(m, None) for m in data.member_ids]
+        members = [_member(i, m) for i, m in enumerate(data.member_ids)]
         count = len(members) if members else data.count
         if members and data.count not in (0, len(members)):
             raise InvalidInput("count", "With memberIds, one code each: count is their number.")
@@ -90,7 +90,7 @@ class CodeBatches:
 
     def list(self, actor: Principal, promotion_id: str) -> list[CodeBatch]:
         actor.require(Permission.MANAGE_PROMOTIONS)
-        pid = checks.promotion_id(promotion_id)
+        pid = checks.promotion_id(promotion_id, "promotionId")
         first = store.batch_key(pid, "")
         items = reads.query(
             first[0], TableItem.sk.startswith(first[1]), limit=100, descending=False
@@ -103,7 +103,7 @@ class CodeBatches:
         """Up to `first` codes of a batch in generation order, after the cursor: two page
         items at most, in one BatchGetItem."""
         actor.require(Permission.MANAGE_PROMOTIONS)
-        pid = checks.promotion_id(promotion_id)
+        pid = checks.promotion_id(promotion_id, "promotionId")
         if not 1 <= first <= MAX_PAGE:
             raise InvalidInput("first", f"From 1 to {MAX_PAGE}.")
         start = 0
@@ -123,3 +123,10 @@ class CodeBatches:
         chunk = tuple(found[offset : offset + min(first, max(generated - start, 0))])
         end = start + len(chunk)
         return CodePage(chunk, None if end >= store.batch_from_item(batch).count else str(end))
+
+
+def _member(index: int, member_id: str) -> str:
+    try:
+        return v.member_ref(member_id, None)
+    except InvalidInput as refused:
+        raise InvalidInput(f"memberIds[{index}]", refused.message) from None

@@ -204,21 +204,24 @@ class CheckoutService:
         def points_of(amount: int) -> int:
             return rule.points_for(Money(_major(amount, currency), currency))
 
-        evaluation = engine.evaluate(
-            checkout.cart, checkout.candidates, checkout.shopper, checkout.now, points_of
-        )
+        try:
+            evaluation = engine.evaluate(
+                checkout.cart, checkout.candidates, checkout.shopper, checkout.now, points_of
+            )
+            merchandise = sum(evaluation.line_totals)
+            multiplier = (
+                Decimal(1)
+                if checkout.member is None
+                else tier_credit.multiplier(checkout.member.tier, checkout.tiers)
+            )
+            earned = tier_credit.earning(
+                rule, Money(_major(merchandise, currency), currency), multiplier
+            )
+        except InvalidInput as too_many:  # the points rules speak of an order's total
+            raise InvalidInput("lines", too_many.message) from None
         if checkout.unknown:
             refused = (*evaluation.not_applied, *checkout.unknown)
             evaluation = replace(evaluation, not_applied=refused)
-        merchandise = sum(evaluation.line_totals)
-        multiplier = (
-            Decimal(1)
-            if checkout.member is None
-            else tier_credit.multiplier(checkout.member.tier, checkout.tiers)
-        )
-        earned = tier_credit.earning(
-            rule, Money(_major(merchandise, currency), currency), multiplier
-        )
         return Evaluated(
             evaluation, earned.base, multiplier, earned.points + evaluation.bonus_points
         )

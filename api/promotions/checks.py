@@ -32,9 +32,9 @@ MAX_MONEY = Decimal(10) ** 9
 MAX_MULTIPLIER = 10  # a points multiplier: more than 1, at most this, 2 decimal places
 
 
-def promotion_id(value: str) -> str:
+def promotion_id(value: str, field: str = "id") -> str:
     if not _ID.fullmatch(value):
-        raise InvalidInput("id", "1-64 lower-case letters, digits, - or _ (e.g. summer-10).")
+        raise InvalidInput(field, "1-64 lower-case letters, digits, - or _ (e.g. summer-10).")
     return value
 
 

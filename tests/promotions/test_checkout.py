@@ -412,3 +412,10 @@ def test_members_are_offered_only_what_they_can_get(shop: Services) -> None:
     commit(shop, shop.reservations.reserve(SERVICE, cart(), "k-1").id, "o-1", Decimal(49))
     offered = {o.promotion.id for o in shop.checkout.offers(me, member_id)}
     assert offered == {"ten-off", "free-shipping"}  # not a first order any more
+
+
+def test_a_cart_earning_beyond_the_points_limit_is_refused_on_its_lines(shop: Services) -> None:
+    huge = CartInput("EUR", [("SKU-1", 100_000, Decimal("99999999.99"), None)])
+    with pytest.raises(InvalidInput) as refused:
+        shop.checkout.evaluate(SERVICE, huge)
+    assert refused.value.field == "lines"

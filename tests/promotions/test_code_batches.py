@@ -146,6 +146,8 @@ def test_codes_bound_to_members_serve_only_them(
         (BatchInput("vip", count=10, charset="ACDEFGH0O1I", idempotency_key="k"), "charset"),
         (BatchInput("vip", count=10, length=30, prefix="X" * 15, idempotency_key="k"), "length"),
         (BatchInput("vip", count=10, uses_per_code=0, idempotency_key="k"), "usesPerCode"),
+        (BatchInput("Not An Id", count=10, idempotency_key="k"), "promotionId"),
+        (BatchInput("vip", count=0, member_ids=["mbr_x"], idempotency_key="k"), "memberIds[0]"),
     ],
 )
 def test_impossible_batches_are_refused_with_their_field(
