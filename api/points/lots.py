@@ -146,14 +146,15 @@ def claw_back(
     state: PointsState,
     points: int,
     now: datetime,
-    own_lot_id: str | None,
+    order_id: str,
     *,
     allow_negative: bool,
 ) -> Clawback:
-    """Take back an order's points: from its own lot, then any unexpired lot earliest-expiry
+    """Take back an order's points: from its own lots (those it earned, its EARN lot and its
+    promotions' lot: every lot carrying its order id), then any unexpired lot earliest-expiry
     first; what is left becomes debt, or a recorded shortfall under the stop-at-zero policy."""
     candidates = spendable(state, now, include_pending=True)
-    candidates.sort(key=lambda lot: lot.id != own_lot_id)  # stable: own lot first
+    candidates.sort(key=lambda lot: lot.order_id != order_id)  # stable: own lots first
     new_state, funding, left = _take(state, points, candidates)
     if allow_negative:
         return Clawback(replace(new_state, debt=new_state.debt + left), funding, points, 0)

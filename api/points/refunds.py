@@ -87,7 +87,7 @@ class RefundService:
                 state.member.points,
                 reversed_after - order.points_reversed,
                 state.now,
-                order.lot_id,
+                order_id,
                 allow_negative=(
                     state.settings.negative_balance_policy is NegativeBalancePolicy.ALLOW_NEGATIVE
                 ),

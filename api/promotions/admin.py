@@ -29,12 +29,12 @@ from api.store.records import IdempotencyItem, record_key
 from api.tiers import store as tiers
 
 CACHE_SECONDS = 30
-MAX_LIVE = 500  # live promotions (active and paused) read by the one Query
+MAX_LIVE = 500  # live promotions (active and paused) read by the one Query (paged past 1 MB)
 
 
 class Catalog:
-    """The live promotions, read with one Query and kept per container for CACHE_SECONDS;
-    any write through this container replaces them at once."""
+    """The live promotions, read with one Query (more pages past 1 MB) and kept per container
+    for CACHE_SECONDS; any write through this container replaces them at once."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -97,7 +97,7 @@ class PromotionAdmin:
                 raise InvalidInput("id", f"A promotion {pid} exists already.")
             if code_keys and snapshot.get(code_keys[0], store.CodeItem) is not None:
                 raise InvalidInput("code", "This code is in use.")
-            # Checkout reads the live ones with one Query of at most MAX_LIVE: one more would
+            # Checkout reads at most MAX_LIVE live ones: one more would
             # silently never apply.
             self._catalog.forget()
             if len(self._catalog.live()) >= MAX_LIVE:

@@ -43,15 +43,24 @@ def load(raw: Mapping[str, Any]) -> TableItem:
 
 
 def query(pk: str, condition: Condition, *, limit: int, descending: bool) -> list[TableItem]:
-    """One strongly consistent Query page: up to `limit` items of a partition."""
-    response = TableItem._get_connection().query(
-        pk,
-        range_key_condition=condition,
-        limit=limit,
-        consistent_read=True,
-        scan_index_forward=not descending,
-    )
-    return [load(raw) for raw in response.get("Items", ())]
+    """Up to `limit` items of a partition, strongly consistent: one Query request, and another
+    from its LastEvaluatedKey while DynamoDB stopped a page short (at 1 MB) of the limit."""
+    connection = TableItem._get_connection()
+    items: list[TableItem] = []
+    start: dict[str, Any] | None = None
+    while True:
+        response = connection.query(
+            pk,
+            range_key_condition=condition,
+            limit=limit - len(items),
+            consistent_read=True,
+            exclusive_start_key=start,
+            scan_index_forward=not descending,
+        )
+        items.extend(load(raw) for raw in response.get("Items", ()))
+        start = response.get("LastEvaluatedKey")
+        if not start or len(items) >= limit:
+            return items
 
 
 BATCH_KEYS = 100  # BatchGetItem's limit

@@ -19,7 +19,14 @@ from tests.support import START
 DAY = timedelta(days=1)
 
 
-def lot(lot_id: str, remaining: int, *, activates: int = -1, expires: int | None = 100) -> Lot:
+def lot(
+    lot_id: str,
+    remaining: int,
+    *,
+    activates: int = -1,
+    expires: int | None = 100,
+    order: str | None = None,
+) -> Lot:
     return Lot(
         id=lot_id,
         points=remaining,
@@ -27,6 +34,7 @@ def lot(lot_id: str, remaining: int, *, activates: int = -1, expires: int | None
         activates_at=START + activates * DAY,
         expires_at=None if expires is None else START + expires * DAY,
         status=LotStatus.ACTIVE if activates <= 0 else LotStatus.PENDING,
+        order_id=order,
     )
 
 
@@ -77,8 +85,8 @@ def test_credit_repays_debt_first() -> None:
 
 
 def test_clawback_takes_the_order_lot_first_then_others_then_debt() -> None:
-    state = PointsState(lots=(lot("other", 20, expires=5), lot("own", 10, expires=50)))
-    result = claw_back(state, 50, START, "own", allow_negative=True)
+    state = PointsState(lots=(lot("other", 20, expires=5), lot("own", 10, expires=50, order="o-1")))
+    result = claw_back(state, 50, START, "o-1", allow_negative=True)
     assert result.funding == [Funding("own", 10), Funding("other", 20)]
     assert result.state.debt == 20
     assert result.debited == 50
@@ -87,17 +95,33 @@ def test_clawback_takes_the_order_lot_first_then_others_then_debt() -> None:
 
 
 def test_clawback_stops_at_zero_and_records_the_shortfall() -> None:
-    state = PointsState(lots=(lot("own", 10),))
-    result = claw_back(state, 50, START, "own", allow_negative=False)
+    state = PointsState(lots=(lot("own", 10, order="o-1"),))
+    result = claw_back(state, 50, START, "o-1", allow_negative=False)
     assert result.debited == 10
     assert result.shortfall == 40
     assert result.state.balance == 0
     assert result.state.debt == 0
 
 
+def test_clawback_takes_every_lot_of_the_order_first() -> None:
+    """An order's EARN and PROMOTION lots (pending, like any new order's) go before an
+    active lot of another order that would otherwise be taken first."""
+    state = PointsState(
+        lots=(
+            lot("other", 40, expires=5, order="o-0"),
+            lot("earn", 10, activates=14, order="o-1"),
+            lot("promo", 20, activates=14, order="o-1"),
+            lot("bonus", 7, expires=6),
+        )
+    )
+    result = claw_back(state, 35, START, "o-1", allow_negative=False)
+    assert result.funding == [Funding("earn", 10), Funding("promo", 20), Funding("other", 5)]
+    assert [(x.id, x.remaining) for x in result.state.lots] == [("other", 35), ("bonus", 7)]
+
+
 def test_clawback_ignores_expired_lots() -> None:
-    state = PointsState(lots=(lot("expired", 10, expires=-1), lot("own", 5)))
-    result = claw_back(state, 8, START, "own", allow_negative=False)
+    state = PointsState(lots=(lot("expired", 10, expires=-1), lot("own", 5, order="o-1")))
+    result = claw_back(state, 8, START, "o-1", allow_negative=False)
     assert result.funding == [Funding("own", 5)]
     assert result.shortfall == 3
 

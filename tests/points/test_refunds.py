@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from api.clock import ManualClock
 from api.errors import (
     ErrorCode,
     IdempotencyConflict,
@@ -14,9 +15,10 @@ from api.errors import (
     OrderNotFound,
     RefundExceedsOrder,
 )
-from api.points.lots import Funding
-from api.points.model import Entry, EntryKind, Order, RefundInput
+from api.points.lots import Funding, Lot
+from api.points.model import Entry, EntryKind, Order, OrderInput, RefundInput
 from api.program.model import NegativeBalancePolicy, SettingsChange
+from api.promotions.model import Activation, CartInput, Effect, EffectKind, PromotionInput
 from api.services import Services
 from tests.support import (
     ADMIN,
@@ -148,3 +150,85 @@ def test_refund_refusals_write_nothing(services: Services, member_id: str) -> No
             refund(services, "r-1", "o-1", amount)
     assert len(ledger_entries(member_id)) == 1
     assert stored_member(member_id).balance == 100
+
+
+BONUS = PromotionInput(
+    id="bonus",
+    name="Bonus 100 points",
+    effect=Effect(EffectKind.BONUS_POINTS, points=100),
+    activation=Activation.CODE,
+    code="bonus100",
+)
+
+
+def order_with_bonus(services: Services, order_id: str) -> tuple[Order, list[Lot]]:
+    """A 60 EUR order committing a checkout reservation whose code gave 100 points: an EARN
+    lot of 60 and a PROMOTION lot of 100, both pending through the return window."""
+    services.promotions.create(ADMIN, BONUS)
+    cart = CartInput(
+        "EUR", [("SKU-1", 2, Decimal(30), None)], codes=("BONUS100",), customer_id="cust-1"
+    )
+    reservation = services.reservations.reserve(SERVICE, cart, "k-1")
+    result = services.orders.record_order(
+        SERVICE,
+        OrderInput(
+            order_id=order_id,
+            customer_id="cust-1",
+            total_amount=Decimal("60.00"),
+            currency="EUR",
+            placed_at=services.clock.now(),
+            reservation_id=reservation.id,
+        ),
+    )
+    lots = stored_member(result.order.member_id).points.lots
+    own = [lot for lot in lots if lot.order_id == order_id]
+    assert [(lot.points, lot.remaining) for lot in own] == [(60, 60), (100, 100)]
+    assert result.order.points_earned == 160
+    assert result.order.promotion_points == 100
+    return result.order, own
+
+
+def open_lots(member_id: str) -> dict[str, int]:
+    return {lot.id: lot.remaining for lot in stored_member(member_id).points.lots}
+
+
+def test_a_full_refund_takes_back_the_earn_and_promotion_lots_of_the_order(
+    services: Services, member_id: str
+) -> None:
+    # An older order's lot, active now: spent before any pending lot by a plain clawback.
+    old = order(services, "o-old", "100", placed_at=services.clock.now() - 30 * DAY).entry.lot
+    assert old is not None
+    _, (earn, promo) = order_with_bonus(services, "o-1")
+    _, entry = refund(services, "r-1", "o-1", "60.00")
+    assert entry.points == -160
+    assert sorted(entry.funding, key=lambda f: f.lot_id) == sorted(
+        [Funding(earn.id, 60), Funding(promo.id, 100)], key=lambda f: f.lot_id
+    )
+    assert open_lots(member_id) == {old.id: 100}  # untouched; nothing left to activate
+    assert stored_member(member_id).balance == 100
+    assert_ledger_consistent(member_id)
+
+
+def test_a_partial_refund_takes_its_share_from_the_orders_own_lots_first(
+    services: Services, member_id: str, clock: ManualClock
+) -> None:
+    old = order(services, "o-old", "100", placed_at=services.clock.now() - 30 * DAY).entry.lot
+    assert old is not None
+    _, (earn, promo) = order_with_bonus(services, "o-1")
+    # Half the order: half of all it earned, promotion points included (160 / 2).
+    changed, entry = refund(services, "r-1", "o-1", "30.00")
+    assert (entry.points, changed.points_reversed) == (-80, 80)
+    assert {f.lot_id for f in entry.funding} <= {earn.id, promo.id}
+    assert open_lots(member_id)[old.id] == 100
+    assert sum(open_lots(member_id).get(i, 0) for i in (earn.id, promo.id)) == 80
+    # The rest of the order: the rest of its points, still from its own lots only.
+    changed, entry = refund(services, "r-2", "o-1", "30.00")
+    assert (entry.points, changed.points_reversed) == (-80, 160)
+    assert open_lots(member_id) == {old.id: 100}
+    assert_ledger_consistent(member_id)
+    # The order's lots are gone: nothing of it activates later.
+    clock.advance(20 * DAY)
+    services.maintenance.run()
+    assert open_lots(member_id) == {old.id: 100}
+    assert stored_member(member_id).balance == 100
+    assert_ledger_consistent(member_id)
