@@ -112,6 +112,7 @@ class OrderService:
                     order_id,
                     currency=total.currency,
                     now=now,
+                    orders=member.tier.lifetime.orders,
                 )
                 bonus = claimed.reservation.bonus_points
                 if bonus:

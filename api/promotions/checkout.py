@@ -158,7 +158,7 @@ class CheckoutService:
             found = store.code_from_item(code, snapshot.get(store.code_key(code), TableItem))
             promotion = by_id.get(found.promotion_id or "")
             paused = next((p for p in self._catalog.live() if p.id == found.promotion_id), None)
-            if promotion is None and paused is not None:  # read as paused: not a candidate
+            if promotion is None and paused is not None and paused.status is not Status.ACTIVE:
                 detail = f"The promotion is {paused.status.value.lower()}."
                 unknown.append(NotApplied(paused.id, paused.name, Reason.INACTIVE, detail, code))
                 continue

@@ -17,13 +17,13 @@ from api.store.tx import Add
 SHARDS = 4  # of the due index, for held reservations
 
 
-def reservation_key(reservation_id: str) -> Key:
+def reservation_key(reservation_id: str, field: str = "reservationId") -> Key:
     if not (
         reservation_id.startswith("rsv_")
         and len(reservation_id) == 28
         and all(c in "0123456789abcdef" for c in reservation_id[4:])
     ):
-        raise InvalidInput("reservationId", "Not a reservation id returned by this API.")
+        raise InvalidInput(field, "Not a reservation id returned by this API.")
     return store.reservation_key(reservation_id)
 
 
@@ -42,9 +42,10 @@ def claim(
     *,
     currency: str,
     now: datetime,
+    orders: int,
 ) -> Claim:
-    """The held reservation, committed to this member's order; typed errors for any other
-    state."""
+    """The held reservation, committed to this member's order (`orders`: how many they had
+    before it); typed errors for any other state."""
     item = snapshot.get(reservation_key(reservation_id), store.ReservationItem)
     if item is None:
         raise NotFound("reservation")
@@ -56,6 +57,12 @@ def claim(
     if reservation.member_id != member_id:
         raise InvalidInput("reservationId", "This reservation is for another member's cart.")
     committed = commit(reservation, order_id, now)
+    if reservation.first_order and orders:
+        raise InvalidInput(
+            "reservationId",
+            "This cart got a first-order promotion, and the member has an order already: "
+            "record this order without the reservation, and release it.",
+        )
     if currency != reservation.cart.currency:
         raise InvalidInput(
             "total.currency",
@@ -69,10 +76,12 @@ def claim(
     )
 
 
-def commit(reservation: Reservation, order_id: str, now: datetime) -> Reservation:
+def commit(
+    reservation: Reservation, order_id: str, now: datetime, field: str = "reservationId"
+) -> Reservation:
     """A held reservation, committed to an order; typed errors if it is not held any more."""
     if reservation.status is ReservationStatus.COMMITTED:
-        raise InvalidInput("reservationId", f"Already committed to order {reservation.order_id}.")
+        raise InvalidInput(field, f"Already committed to order {reservation.order_id}.")
     if reservation.status is not ReservationStatus.HELD or now >= reservation.expires_at:
         raise ReservationExpired(
             "expired"

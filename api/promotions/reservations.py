@@ -159,7 +159,7 @@ class ReservationService:
         (Members' orders commit through recordOrder, which also earns their points.) Again
         with the same order, the same answer."""
         actor.require(Permission.CHECKOUT_ANY_CART)
-        key = reservation_key(reservation_id)
+        key = reservation_key(reservation_id, "id")
         order_id = v.external_id("orderId", order_id)
 
         def decide(snapshot: Snapshot) -> Plan[Reservation]:
@@ -167,7 +167,7 @@ class ReservationService:
             if reservation.order_id == order_id:  # committed to it already (or returned since)
                 return Plan(reservation)
             now = self._program.now(program.settings(snapshot))
-            done = commits.commit(reservation, order_id, now)
+            done = commits.commit(reservation, order_id, now, "id")
             write = holds.reservation_to_item(done, item.request_hash, SHARDS, now=now)
             return Plan(replace(done, version=(done.version or 0) + 1), changed=[write])
 
@@ -177,14 +177,12 @@ class ReservationService:
         """A guest order fully refunded or cancelled: what its reservation used comes back
         (program setting refundReturnsPromotions; off, it stays COMMITTED). Harmless twice."""
         actor.require(Permission.CHECKOUT_ANY_CART)
-        key = reservation_key(reservation_id)
+        key = reservation_key(reservation_id, "id")
 
         def decide(snapshot: Snapshot) -> Plan[Reservation]:
             reservation, item = self._guest(snapshot, reservation_id)
             if reservation.status is ReservationStatus.HELD:
-                raise InvalidInput(
-                    "reservationId", "Not committed to an order: release it instead."
-                )
+                raise InvalidInput("id", "Not committed to an order: release it instead.")
             settings = program.settings(snapshot)
             if (
                 reservation.status is not ReservationStatus.COMMITTED
@@ -202,13 +200,13 @@ class ReservationService:
     def _guest(
         self, snapshot: Snapshot, reservation_id: str
     ) -> tuple[Reservation, store.ReservationItem]:
-        item = snapshot.get(reservation_key(reservation_id), store.ReservationItem)
+        item = snapshot.get(reservation_key(reservation_id, "id"), store.ReservationItem)
         if item is None:
             raise NotFound("reservation")
         reservation = holds.reservation_from_item(item)
         if reservation.member_id is not None:
             raise InvalidInput(
-                "reservationId",
+                "id",
                 "A member's reservation: recordOrder (or commitReservation) commits it and "
                 "refundOrder returns it.",
             )
@@ -217,7 +215,7 @@ class ReservationService:
     def _finish(
         self, actor: Principal | None, reservation_id: str, status: ReservationStatus
     ) -> Reservation:
-        key = reservation_key(reservation_id)
+        key = reservation_key(reservation_id, "id")
 
         def decide(snapshot: Snapshot) -> Plan[Reservation]:
             item = snapshot.get(key, store.ReservationItem)

@@ -368,6 +368,17 @@ def test_a_first_order_promotion_is_held_by_one_reservation_at_a_time(shop: Serv
     assert welcomed(third)
     commit(shop, third.id, "o-1", Decimal(49))
     assert not welcomed(shop.reservations.reserve(SERVICE, cart(), "k-4"))
+    # A full refund gives the first order back; an order recorded meanwhile (without the
+    # reservation) makes the welcome cart uncommittable.
+    shop.refunds.refund_order(SERVICE, RefundInput("r-1", "o-1", Decimal(49), "EUR"))
+    fifth = shop.reservations.reserve(SERVICE, cart(), "k-5")
+    assert welcomed(fifth)
+    order = OrderInput("o-2", Decimal(10), "EUR", shop.program.current_time(), customer_id="cust-1")
+    shop.orders.record_order(SERVICE, order)
+    with pytest.raises(InvalidInput) as refused:
+        commit(shop, fifth.id, "o-3", Decimal(49))
+    assert refused.value.field == "reservationId"
+    assert shop.reservations.release(SERVICE, fifth.id).status is ReservationStatus.RELEASED
 
 
 def test_an_order_in_another_currency_cannot_commit_the_reservation(shop: Services) -> None:
