@@ -233,6 +233,10 @@ def _refusal(
     if code is not None:
         if code.member_id is not None and code.member_id != shopper.member_id:
             return no(Reason.CODE_BOUND_TO_ANOTHER_MEMBER, "This code belongs to someone else.")
+        if code.voided:
+            return no(Reason.CODE_CANCELLED, "This code was cancelled.")
+        if code.expires_at is not None and now >= code.expires_at:
+            return no(Reason.CODE_EXPIRED, f"Expired at {code.expires_at.isoformat()}.")
         per_code = code.max_uses if code.max_uses is not None else limits.per_code
         if per_code is not None and code.uses >= per_code:
             return no(Reason.CODE_USED_UP, "This code has been used.")

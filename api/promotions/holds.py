@@ -202,7 +202,9 @@ def hold_adds(promotion: Promotion, hold: Hold, member_id: str | None, currency:
             Add(
                 CodeItem(*code_key(hold.code)),
                 {"uses": 1},
-                CodeItem.promotion_id.exists() & (own_limit | shared),
+                CodeItem.promotion_id.exists()
+                & CodeItem.voided.does_not_exist()
+                & (own_limit | shared),
             )
         )
     return adds

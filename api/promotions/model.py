@@ -66,6 +66,8 @@ class Reason(StrEnum):
     CODE_UNKNOWN = "CODE_UNKNOWN"
     CODE_USED_UP = "CODE_USED_UP"
     CODE_BOUND_TO_ANOTHER_MEMBER = "CODE_BOUND_TO_ANOTHER_MEMBER"
+    CODE_EXPIRED = "CODE_EXPIRED"  # an issued code past its validity
+    CODE_CANCELLED = "CODE_CANCELLED"  # an issued code voided (its reward was cancelled)
     CODE_REQUIRED = "CODE_REQUIRED"  # a code promotion whose code the cart did not give
     INACTIVE = "INACTIVE"  # paused or archived (reported for codes given)
     LOST_TO_EXCLUSIVE = "LOST_TO_EXCLUSIVE"
@@ -162,6 +164,8 @@ class Code:
     uses: int = 0
     max_uses: int | None = None
     member_id: str | None = None  # bound to this member
+    expires_at: datetime | None = None  # issued codes: valid until then
+    voided: bool = False  # issued codes: cancelled before use
 
 
 @dataclass(frozen=True)

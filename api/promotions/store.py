@@ -119,6 +119,8 @@ class CodeItem(TableItem, discriminator="promotion_code"):
     max_uses = IntegerAttribute(null=True)  # None: the promotion's per-code limit, if any
     member_id = UnicodeAttribute(null=True)
     batch_id = UnicodeAttribute(null=True)
+    expires_at = UTCDateTimeAttribute(null=True)  # issued codes (api/promotions/issued.py)
+    voided = IntegerAttribute(null=True)  # 1: cancelled before use
 
 
 class BatchItem(RecordItem, discriminator="promotion_code_batch"):
@@ -302,7 +304,15 @@ def member_uses(item: TableItem | None) -> int:
 def code_from_item(code: str, item: TableItem | None) -> Code:
     if not isinstance(item, CodeItem):
         return Code(code, None)
-    return Code(code, item.promotion_id, item.uses, item.max_uses, item.member_id)
+    return Code(
+        code,
+        item.promotion_id,
+        item.uses,
+        item.max_uses,
+        item.member_id,
+        item.expires_at,
+        bool(item.voided),
+    )
 
 
 def code_item(code: Code, batch_id: str | None = None) -> CodeItem:
@@ -314,6 +324,7 @@ def code_item(code: Code, batch_id: str | None = None) -> CodeItem:
         max_uses=code.max_uses,
         member_id=code.member_id,
         batch_id=batch_id,
+        expires_at=code.expires_at,
     )
 
 
