@@ -41,6 +41,8 @@ class Permission(StrEnum):
     MANAGE_PROMOTIONS = "manage_promotions"
     EVALUATE_OWN_CART = "evaluate_own_cart"  # and reserve, release: a member's own checkout
     CHECKOUT_ANY_CART = "checkout_any_cart"  # the shop backend's checkout, any member
+    MANAGE_REWARDS = "manage_rewards"  # the catalog, pools
+    FULFIL_REWARDS = "fulfil_rewards"  # perks delivered; any member's reward cancelled
 
 
 # The whole authorization policy; tests/graphql/test_authorization.py walks every cell.
@@ -65,6 +67,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.READ_PROGRAM,
             Permission.READ_TIERS,
             Permission.CHECKOUT_ANY_CART,
+            Permission.FULFIL_REWARDS,
         }
     ),
     Role.ADMIN: frozenset(
@@ -81,6 +84,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.READ_TIER_STATS,
             Permission.MANAGE_PROMOTIONS,
             Permission.CHECKOUT_ANY_CART,
+            Permission.MANAGE_REWARDS,
+            Permission.FULFIL_REWARDS,
         }
     ),
 }

@@ -14,6 +14,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     RESERVATION_EXPIRED = "RESERVATION_EXPIRED"
     TOO_MANY_RESERVATIONS = "TOO_MANY_RESERVATIONS"
+    REWARD_UNAVAILABLE = "REWARD_UNAVAILABLE"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"
     REFUND_EXCEEDS_ORDER = "REFUND_EXCEEDS_ORDER"
@@ -95,6 +96,17 @@ class InsufficientPoints(DomainError):
         super().__init__(f"{requested} points requested but only {available} are available.")
         self.requested = requested
         self.available = available
+
+
+class RewardUnavailable(DomainError):
+    """A member cannot redeem this reward now; `reason` says why (api/rewards/model.py
+    Unavailable: NOT_AVAILABLE, TIER_TOO_LOW, OUT_OF_STOCK, LIMIT_REACHED)."""
+
+    code = ErrorCode.REWARD_UNAVAILABLE
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class RefundExceedsOrder(DomainError):

@@ -20,6 +20,11 @@ from api.promotions.admin import Catalog, PromotionAdmin
 from api.promotions.batches import CodeBatches
 from api.promotions.checkout import CheckoutService
 from api.promotions.reservations import ReservationService
+from api.rewards import pools as reward_pools
+from api.rewards.admin import RewardAdmin, RewardCatalog
+from api.rewards.pools import Pools
+from api.rewards.redemptions import RedemptionService
+from api.rewards.views import RewardReader
 from api.store.binding import bind
 from api.stream import Reactions
 from api.tiers import reactions as tier_reactions
@@ -42,6 +47,10 @@ class Services:
     code_batches: CodeBatches
     checkout: CheckoutService
     reservations: ReservationService
+    rewards: RewardAdmin
+    reward_pools: Pools
+    redemptions: RedemptionService
+    reward_views: RewardReader
     reactions: Reactions  # to the table's stream
 
 
@@ -51,6 +60,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     program = ProgramService(config, clock)
     catalog = Catalog(clock)  # live promotions, cached per container
     checkout = CheckoutService(program, catalog)
+    rewards = RewardCatalog(clock)  # live rewards, cached per container
     return Services(
         config=config,
         clock=clock,
@@ -66,8 +76,16 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         code_batches=CodeBatches(clock, program),
         checkout=checkout,
         reservations=ReservationService(clock, program, checkout),
+        rewards=RewardAdmin(clock, program, rewards, catalog),
+        reward_pools=Pools(clock, program),
+        redemptions=RedemptionService(config, clock, program, rewards, catalog),
+        reward_views=RewardReader(clock, program, rewards),
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(
-            [tier_reactions.count_members(clock), promotion_reactions.generate_codes(clock)]
+            [
+                tier_reactions.count_members(clock),
+                promotion_reactions.generate_codes(clock),
+                reward_pools.add_codes(clock),
+            ]
         ),
     )

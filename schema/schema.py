@@ -63,14 +63,25 @@ from schema.program.mutations import ProgramMutation
 from schema.program.queries import ProgramQuery
 from schema.promotions.mutations import PromotionMutation
 from schema.promotions.queries import PromotionQuery
+from schema.rewards.mutations import RewardMutation
+from schema.rewards.queries import RewardQuery
 from schema.tiers.mutations import TierMutation
 from schema.tiers.queries import TierQuery
 
 # One line each per domain: its Query and Mutation roots.
-Query = merge_types("Query", (MemberQuery, PointsQuery, ProgramQuery, TierQuery, PromotionQuery))
+Query = merge_types(
+    "Query", (MemberQuery, PointsQuery, ProgramQuery, TierQuery, PromotionQuery, RewardQuery)
+)
 Mutation = merge_types(
     "Mutation",
-    (MemberMutation, PointsMutation, ProgramMutation, TierMutation, PromotionMutation),
+    (
+        MemberMutation,
+        PointsMutation,
+        ProgramMutation,
+        TierMutation,
+        PromotionMutation,
+        RewardMutation,
+    ),
 )
 
 MAX_DEPTH = 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from api.points.model import RefundInput
+from api.points.model import AdjustInput, RefundInput
 from api.program.model import SettingsChange
 from api.program.store import SETTINGS_KEY
 from api.promotions.model import (
@@ -17,12 +17,13 @@ from api.promotions.model import (
     Limits,
     PromotionInput,
 )
+from api.rewards.model import MemberLimit, Period, RedeemInput, RewardInput, RewardType
 from api.services import Services
 from api.store import reads
 from api.store.base import TableItem, item_types
 from api.stream import Change
 from api.tiers.model import ConfigInput, DowngradePolicy, Metric, TierInput, Window
-from tests.support import ADMIN, SERVICE, enroll, order, redeem
+from tests.support import ADMIN, SERVICE, enroll, member, order, redeem
 
 
 def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> None:
@@ -58,8 +59,22 @@ def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> No
     services.code_batches.create(ADMIN, BatchInput("p-1", count=3, idempotency_key="b"))
     cart = CartInput("EUR", [("A", 1, Decimal(20), None)], codes=("five",), customer_id="cust-1")
     services.reservations.reserve(SERVICE, cart, "k-2")
+    services.spending.adjust(ADMIN, AdjustInput(100, "seed", "a-1", customer_id="cust-1"))
+    limit = MemberLimit(1, Period.MONTH)
+    for reward in (
+        RewardInput(
+            "voucher", "V", 1, RewardType.DISCOUNT_CODE, promotion_id="p-1", validity_days=9
+        ),
+        RewardInput("tote", "T", 1, RewardType.PERK, stock=5, member_limit=limit),
+        RewardInput("gift", "G", 1, RewardType.IMPORTED_CODE),
+    ):
+        services.rewards.create(ADMIN, reward)
+    for reward in ("voucher", "tote"):
+        services.redemptions.redeem(member("cust-1"), RedeemInput(reward, reward))
+    services.reward_pools.upload(ADMIN, "gift", ["GIFT-0001"], "u-1")
     for i, raw in enumerate(TableItem._get_connection().scan()["Items"]):
         services.reactions.dispatch(Change(f"e-{i}", None, reads.load(raw)))  # counts, markers
+    services.redemptions.redeem(member("cust-1"), RedeemInput("gift", "gift"))
     raw_items = TableItem._get_connection().scan()["Items"]
     assert {raw["type"]["S"] for raw in raw_items} == set(item_types())
     for raw in raw_items:

@@ -63,6 +63,7 @@ class ProgramSettings:
     negative_balance_policy: NegativeBalancePolicy = NegativeBalancePolicy.ALLOW_NEGATIVE
     reservation_minutes: int = 30  # a checkout reservation holds its promotions this long
     refund_returns_promotions: bool = True  # a full refund gives back uses and budget
+    reward_cancel_hours: int = 24  # a member may cancel an unused reward this long
     clock_offset: timedelta = timedelta(0)
     updated_at: datetime | None = None
     version: int | None = None  # None: never saved, the defaults apply
@@ -92,6 +93,7 @@ class SettingsChange:
     negative_balance_policy: NegativeBalancePolicy | None = None
     reservation_minutes: int | None = None
     refund_returns_promotions: bool | None = None
+    reward_cancel_hours: int | None = None
 
 
 def _bounded(field_name: str, value: int, low: int, high: int) -> int:
@@ -166,4 +168,7 @@ def apply_change(settings: ProgramSettings, change: SettingsChange) -> ProgramSe
         new = replace(new, reservation_minutes=minutes)
     if change.refund_returns_promotions is not None:
         new = replace(new, refund_returns_promotions=change.refund_returns_promotions)
+    if change.reward_cancel_hours is not None:
+        hours = _bounded("rewardCancelHours", change.reward_cancel_hours, 0, 24 * 365)
+        new = replace(new, reward_cancel_hours=hours)
     return new

@@ -31,6 +31,7 @@ class ProgramItem(TableItem, discriminator="program"):
     negative_balance = UnicodeAttribute()
     reservation_minutes = IntegerAttribute(default=30)
     refund_returns_promotions = BooleanAttribute(default=True)
+    reward_cancel_hours = IntegerAttribute(default=24)
     clock_offset_seconds = IntegerAttribute(default=0)
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -52,6 +53,7 @@ def settings_from_item(item: ProgramItem | None) -> ProgramSettings:
         negative_balance_policy=NegativeBalancePolicy(item.negative_balance),
         reservation_minutes=item.reservation_minutes,
         refund_returns_promotions=item.refund_returns_promotions,
+        reward_cancel_hours=item.reward_cancel_hours,
         clock_offset=timedelta(seconds=item.clock_offset_seconds),
         updated_at=item.updated_at,
         version=item.version,
@@ -72,6 +74,7 @@ def settings_to_item(settings: ProgramSettings, now: datetime) -> ProgramItem:
         negative_balance=settings.negative_balance_policy.value,
         reservation_minutes=settings.reservation_minutes,
         refund_returns_promotions=settings.refund_returns_promotions,
+        reward_cancel_hours=settings.reward_cancel_hours,
         clock_offset_seconds=int(settings.clock_offset.total_seconds()),
         updated_at=now,
     )

@@ -39,6 +39,9 @@ class UpdateProgramInput:
     refund_returns_promotions: bool | None = strawberry.field(
         default=None, description="Whether a full refund gives back promotion uses and budget."
     )
+    reward_cancel_hours: int | None = strawberry.field(
+        default=None, description="How long a member may cancel an unused reward (0: never)."
+    )
 
     def to_domain(self) -> model.SettingsChange:
         rule = self.earning_rule or EarningRuleInput()
@@ -59,6 +62,7 @@ class UpdateProgramInput:
             negative_balance_policy=self.negative_balance_policy,
             reservation_minutes=self.reservation_minutes,
             refund_returns_promotions=self.refund_returns_promotions,
+            reward_cancel_hours=self.reward_cancel_hours,
         )
 
 

@@ -56,6 +56,9 @@ class Program:
     refund_returns_promotions: bool = strawberry.field(
         description="Whether a full refund gives back promotion uses and budget."
     )
+    reward_cancel_hours: int = strawberry.field(
+        description="How long a member may cancel an unused reward (0: never)."
+    )
     updated_at: datetime | None
     test_clock: TestClock | None = strawberry.field(description="Null in production.")
 
@@ -75,6 +78,7 @@ class Program:
             negative_balance_policy=settings.negative_balance_policy,
             reservation_minutes=settings.reservation_minutes,
             refund_returns_promotions=settings.refund_returns_promotions,
+            reward_cancel_hours=settings.reward_cancel_hours,
             updated_at=settings.updated_at,
             test_clock=TestClock(now=now, offset_seconds=int(settings.clock_offset.total_seconds()))
             if config.test_clock

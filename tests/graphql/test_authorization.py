@@ -220,6 +220,85 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"service": OK, "admin": OK, "member": "FORBIDDEN"},
     ),
+    "rewards (own)": (
+        "{ rewards(first: 5) { edges { node { redeemable } } } }",
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "rewards (for cust-2)": (
+        '{ rewards(customerId: "cust-2") { edges { cursor } } }',
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": OK},
+    ),
+    "myRewards (own)": (
+        "{ myRewards { edges { node { status } } } }",
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "myRewards (for cust-2)": (
+        '{ myRewards(customerId: "cust-2") { edges { cursor } } }',
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": OK},
+    ),
+    "rewardCatalog": (
+        "{ rewardCatalog { remaining } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "reward": (
+        '{ reward(id: "nope") { remaining } }',
+        {},
+        {"admin": "NOT_FOUND", **_NOT_ADMIN},
+    ),
+    "rewardUploads": (
+        '{ rewardUploads(rewardId: "gift") { status } }',
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "createReward": (
+        'mutation { createReward(input: {id: "tote", name: "Tote", pointsCost: 300, '
+        "type: PERK}) { __typename } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "updateReward": (
+        'mutation { updateReward(input: {id: "tote", name: "Tote", pointsCost: 300, '
+        "type: PERK}) { __typename } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "archiveReward": (
+        'mutation { archiveReward(id: "tote") { __typename } }',
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "uploadRewardCodes": (
+        'mutation { uploadRewardCodes(input: {rewardId: "gift", idempotencyKey: "k", '
+        'codes: ["GIFT-1"]}) { __typename } }',
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "redeemReward (own)": (
+        'mutation { redeemReward(input: {rewardId: "tote", idempotencyKey: "k"}) { __typename } }',
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "redeemReward (for cust-2)": (
+        'mutation { redeemReward(input: {rewardId: "tote", idempotencyKey: "k", '
+        'customerId: "cust-2"}) { __typename } }',
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": "FORBIDDEN"},
+    ),
+    "cancelRedemption": (
+        f'mutation {{ cancelRedemption(id: "rdm_{"0" * 26}_1") {{ __typename }} }}',
+        {},
+        {"member": OK, "service": OK, "admin": OK},
+    ),
+    "fulfilRedemption": (
+        f'mutation {{ fulfilRedemption(id: "rdm_{"0" * 26}_1") {{ __typename }} }}',
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": OK},
+    ),
     "resetTestClock": (
         "mutation { resetTestClock { __typename } }",
         {},

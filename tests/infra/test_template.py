@@ -258,18 +258,27 @@ def test_the_stream_filter_admits_every_record_a_reaction_acts_on(
         "promotion_code",
         "promotion_code_page",
         "promotion_code_batch",  # DONE: the five codes fit in one chunk
+        "reward_pool_code",
+        "reward_pool_marker",
+        "reward_stock",
+        "reward_upload",  # DONE: the two codes fit in one step
     }
     assert {(r["eventName"], item_type(r)) for r in acted_on} == {
         ("INSERT", "member"),
         ("INSERT", "tier_change"),
         ("INSERT", "promotion_code_batch"),
+        ("INSERT", "reward_upload"),
     }
     # A batch larger than a chunk records its progress (RUNNING): that record asks for the
     # next chunk, so it passes too.
-    [done] = [r for r in own if item_type(r) == "promotion_code_batch"]
-    running = json.loads(json.dumps(done).replace('"DONE"', '"RUNNING"'))
+    running = [
+        json.loads(json.dumps(done).replace('"DONE"', '"RUNNING"'))
+        for done in own
+        if item_type(done) in ("promotion_code_batch", "reward_upload")
+    ]
+    assert len(running) == 2
     for template in templates.values():
-        assert all(_admitted(template, r) for r in [*acted_on, running])
+        assert all(_admitted(template, r) for r in [*acted_on, *running])
         assert not any(_admitted(template, r) for r in own)
         # Most changes (orders, entries, profile updates, removals) never invoke it.
         ignored = [r for r in records if not _admitted(template, r)]
@@ -435,6 +444,82 @@ def _exercise_promotions(invoke: Any) -> None:
         )
 
 
+REWARD = """mutation($input: RewardInput!) { createReward(input: $input) { __typename } }"""
+REDEEM_REWARD = """mutation($input: RedeemRewardInput!) { redeemReward(input: $input) {
+  __typename ... on RewardRedeemed { redemption { id code } }
+  ... on UserError { code message } } }"""
+
+
+def _exercise_rewards(invoke: Any) -> None:
+    """Every reward operation: the catalog, an upload, redemptions of each kind, the
+    member's views, a cancellation and a fulfilment."""
+    rewards = [
+        {
+            "id": "voucher",
+            "name": "5 EUR",
+            "pointsCost": 1,
+            "type": "DISCOUNT_CODE",
+            "promotionId": "welcome",
+            "validityDays": 30,
+            "stock": 10,
+            "memberLimit": {"count": 5, "period": "MONTH"},
+        },
+        {
+            "id": "gift",
+            "name": "Gift card",
+            "pointsCost": 1,
+            "type": "IMPORTED_CODE",
+            "lowStock": 1,
+        },
+        {"id": "tote", "name": "Tote", "pointsCost": 1, "type": "PERK", "stock": 5},
+    ]
+    for reward in rewards:
+        for _ in range(2):  # the second time, a replay
+            created = invoke(REWARD, {"input": reward}, ADMIN).data["createReward"]
+            assert created == {"__typename": "RewardSaved"}, created
+    updated = invoke(
+        "mutation($input: RewardInput!) { updateReward(input: $input) { __typename } }",
+        {"input": {**rewards[2], "name": "Tote bag"}},
+        ADMIN,
+    )
+    assert updated.data["updateReward"] == {"__typename": "RewardSaved"}, updated.raw
+    uploaded = invoke(
+        'mutation { uploadRewardCodes(input: {rewardId: "gift", idempotencyKey: "u", '
+        'codes: ["GIFT-0001", "GIFT-0002"]}) { __typename } }',
+        None,
+        ADMIN,
+    )
+    assert uploaded.data["uploadRewardCodes"] == {"__typename": "RewardCodesUploaded"}
+    assert invoke('{ rewardUploads(rewardId: "gift") { status } }', None, ADMIN).data
+    ids: dict[str, str] = {}
+    for name in ("voucher", "tote"):
+        for _ in range(2):
+            redeemed = invoke(
+                REDEEM_REWARD, {"input": {"rewardId": name, "idempotencyKey": name}}
+            ).data["redeemReward"]
+            assert redeemed["__typename"] == "RewardRedeemed", redeemed
+        ids[name] = redeemed["redemption"]["id"]
+    offers = invoke("{ rewards { edges { node { redeemable reward { id } } } } }").data
+    assert offers["rewards"]["edges"], offers
+    mine = invoke("{ myRewards { edges { node { status code } } } }").data
+    assert len(mine["myRewards"]["edges"]) == 2, mine
+    assert invoke("{ rewardCatalog { remaining isLow } }", None, ADMIN).data["rewardCatalog"]
+    assert invoke('{ reward(id: "voucher") { claimed } }', None, ADMIN).data["reward"]
+    for _ in range(2):
+        cancelled = invoke(
+            f'mutation {{ cancelRedemption(id: "{ids["voucher"]}") {{ __typename }} }}'
+        )
+        assert cancelled.data["cancelRedemption"] == {"__typename": "RedemptionCancelled"}
+        fulfilled = invoke(
+            f'mutation {{ fulfilRedemption(id: "{ids["tote"]}") {{ __typename }} }}',
+            None,
+            SERVICE,
+        )
+        assert fulfilled.data["fulfilRedemption"] == {"__typename": "RedemptionFulfilled"}
+    archived = invoke('mutation { archiveReward(id: "tote") { __typename } }', None, ADMIN)
+    assert archived.data["archiveReward"] == {"__typename": "RewardSaved"}
+
+
 def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
     """Every GraphQL operation, replays included, against moto: the actions really used."""
     config = Config(stage=stage, table_name="loyalty-test", maintenance_workers=1)
@@ -492,6 +577,7 @@ def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
         assert tier["tier"]["code"] == "GOLD"
         assert [e["node"]["toCode"] for e in tier["history"]["edges"]] == ["GOLD", "SILVER"]
         _exercise_promotions(invoke)
+        _exercise_rewards(invoke)
         invoke("mutation { advanceTestClock(input: {days: 400}) { __typename } }", None, ADMIN)
     return used
 
