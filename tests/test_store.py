@@ -69,8 +69,8 @@ def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> No
         RewardInput("gift", "G", 1, RewardType.IMPORTED_CODE),
     ):
         services.rewards.create(ADMIN, reward)
-    for reward in ("voucher", "tote"):
-        services.redemptions.redeem(member("cust-1"), RedeemInput(reward, reward))
+    for name in ("voucher", "tote"):
+        services.redemptions.redeem(member("cust-1"), RedeemInput(name, name))
     services.reward_pools.upload(ADMIN, "gift", ["GIFT-0001"], "u-1")
     for i, raw in enumerate(TableItem._get_connection().scan()["Items"]):
         services.reactions.dispatch(Change(f"e-{i}", None, reads.load(raw)))  # counts, markers
