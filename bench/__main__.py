@@ -43,6 +43,7 @@ from api.points.model import Entry, EntryKind  # noqa: E402
 from api.points.store import entry_to_item  # noqa: E402
 from api.promotions import admin as promotions_admin  # noqa: E402
 from api.promotions.model import (  # noqa: E402
+    Activation,
     Conditions,
     Effect,
     EffectKind,
@@ -52,6 +53,9 @@ from api.promotions.model import (  # noqa: E402
     Target,
 )
 from api.promotions.store import promotion_to_item  # noqa: E402
+from api.rewards import admin as rewards_admin  # noqa: E402
+from api.rewards.model import MemberLimit, Period, Reward, RewardType  # noqa: E402
+from api.rewards.store import reward_to_item  # noqa: E402
 from api.store.base import TableItem  # noqa: E402
 from api.tiers.model import (  # noqa: E402
     Credit,
@@ -170,6 +174,53 @@ EVALUATE = """query($cart: CartInput!) { evaluateCart(cart: $cart) {
   notApplied { promotionId reason } points { total } } }"""
 RESERVE = """mutation($input: ReserveCartInput!) { reserveCart(input: $input) { __typename
   ... on CartReserved { reservation { id expiresAt evaluation { total { amount } } } }
+  ... on UserError { code message } } }"""
+
+
+VOUCHER = promotion_to_item(
+    Promotion(
+        id="voucher",
+        name="5 EUR voucher",
+        effect=Effect(EffectKind.AMOUNT_OFF, amount=Decimal(5)),
+        activation=Activation.CODE,
+        currency="EUR",
+        created_at=NOW,
+        updated_at=NOW,
+        version=1,
+    )
+).serialize()
+
+
+def reward_items() -> list[dict[str, Any]]:
+    """20 live rewards: perks and discount codes, 100 to 2000 points, some limited."""
+    items = []
+    for i in range(20):
+        code = i % 2 == 0
+        reward = Reward(
+            id=f"reward-{i:02d}",
+            name=f"Reward {i}",
+            points_cost=100 * (i + 1),
+            type=RewardType.DISCOUNT_CODE if code else RewardType.PERK,
+            description="A reward the app shows with its picture.",
+            image_url=f"https://shop.example/rewards/{i}.png",
+            stock=1000,
+            member_limit=MemberLimit(2, Period.MONTH) if i % 3 == 0 else None,
+            promotion_id="voucher" if code else None,
+            validity_days=30 if code else None,
+            created_at=NOW,
+            updated_at=NOW,
+            version=1,
+        )
+        items.append(reward_to_item(reward).serialize())
+    return items
+
+
+REWARD_ITEMS = reward_items()
+REWARDS = """query { rewards(first: 20) { edges { cursor node { affordable pointsShort remaining
+  unlocked redeemable unavailable reward { id name description imageUrl pointsCost type
+  memberLimit { count period } } } } pageInfo { hasNextPage endCursor } } }"""
+REDEEM_REWARD = """mutation($input: RedeemRewardInput!) { redeemReward(input: $input) {
+  __typename ... on RewardRedeemed { redemption { id status code expiresAt points } }
   ... on UserError { code message } } }"""
 
 
@@ -365,16 +416,54 @@ def main() -> None:
             [("batch_get_item", batch_reply(member, tiers)), ("transact_write_items", {})],
             lambda body: body["data"]["reserveCart"]["__typename"] == "CartReserved",
         ),
+        "rewards (a page of 20 for the member)": (
+            http_api_event(REWARDS, None, MEMBER_CLAIMS),
+            [("batch_get_item", batch_reply(member, tiers))],
+            lambda body: len(body["data"]["rewards"]["edges"]) == 20,
+        ),
+        "redeemReward (a discount code)": (
+            http_api_event(
+                REDEEM_REWARD,
+                {"input": {"rewardId": "reward-00", "idempotencyKey": "r-1"}},
+                MEMBER_CLAIMS,
+            ),
+            [
+                ("batch_get_item", batch_reply(member, tiers, REWARD_ITEMS[0])),
+                ("transact_write_items", {}),
+            ],
+            lambda body: body["data"]["redeemReward"]["redemption"]["status"] == "ISSUED",
+        ),
+        "redeemReward (a perk)": (
+            http_api_event(
+                REDEEM_REWARD,
+                {"input": {"rewardId": "reward-01", "idempotencyKey": "r-2"}},
+                MEMBER_CLAIMS,
+            ),
+            [
+                ("batch_get_item", batch_reply(member, tiers, REWARD_ITEMS[1])),
+                ("transact_write_items", {}),
+            ],
+            lambda body: body["data"]["redeemReward"]["redemption"]["status"] == "REQUESTED",
+        ),
     }
 
-    # A container refreshes its catalog every 30 s (one Query); a run here is longer than that.
+    # A container refreshes its catalogs every 30 s (one Query); a run here is longer than that.
     promotions_admin.CACHE_SECONDS = 3600
+    rewards_admin.CACHE_SECONDS = 3600
 
-    def warm_catalog() -> None:
+    def warm_catalog(promotions: list[dict[str, Any]]) -> None:
         """The live promotions, read once and cached by the container."""
         graphql.services.promotions._catalog.forget()
-        stubber.add_response("query", {"Items": PROMOTION_ITEMS, "Count": len(PROMOTION_ITEMS)})
+        stubber.add_response("query", {"Items": promotions, "Count": len(promotions)})
         graphql.services.promotions.live(ADMIN)
+
+    def warm_rewards() -> None:
+        """The live rewards (and the promotion their codes are of), cached likewise."""
+        warm_catalog([VOUCHER])
+        graphql.services.rewards._catalog.forget()
+        stubber.add_response("query", {"Items": REWARD_ITEMS, "Count": len(REWARD_ITEMS)})
+        stubber.add_response("batch_get_item", batch_reply())  # the admin view's stock
+        graphql.services.rewards.catalog(ADMIN)
 
     print(
         f"Lambda handler, in process, DynamoDB answered instantly "
@@ -382,8 +471,10 @@ def main() -> None:
     )
     print(f"  {'request':40} {'p50 ms':>8} {'p90 ms':>8}   DynamoDB requests")
     for name, (event, responses, check) in cases.items():
-        if "promotions" in name:
-            warm_catalog()
+        if "50 promotions" in name or "codes" in name:
+            warm_catalog(PROMOTION_ITEMS)
+        if name.startswith(("rewards", "redeemReward")):
+            warm_rewards()
         timings, calls = run_requests(handler, stubber, event, responses, check)
         requests = ", ".join(f"{op} x{n}" for op, n in sorted(calls.items())) or "none"
         print(
