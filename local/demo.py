@@ -26,6 +26,8 @@ from api.promotions.model import (
     Stacking,
     Target,
 )
+from api.rewards.model import MemberLimit, Period, RewardInput, RewardType
+from api.rewards.model import RedeemInput as RedeemRewardInput
 from api.services import Services
 from api.tiers.model import ConfigInput, DowngradePolicy, Metric, SetTierInput, TierInput, Window
 
@@ -175,6 +177,7 @@ def seed(services: Services) -> None:
         ),
     )
     seed_promotions(services, carol.created_at)
+    seed_rewards(services)
 
 
 def seed_promotions(services: Services, anchor: datetime) -> None:
@@ -237,4 +240,85 @@ def seed_promotions(services: Services, anchor: datetime) -> None:
         BatchInput(
             promotion_id="vip-thanks", count=50, prefix="VIP-", length=8, idempotency_key="demo-vip"
         ),
+    )
+
+
+def seed_rewards(services: Services) -> None:
+    """A catalog Alice can partly afford: a coffee and a 5 EUR voucher yes, a 10 EUR voucher
+    and a gift card not yet, a Gold tote bag not at her tier. She has redeemed a coffee."""
+    services.promotions.create(
+        _ADMIN,
+        PromotionInput(
+            id="reward-voucher-5",
+            name="Reward: 5 EUR off",
+            activation=Activation.CODE,
+            effect=Effect(EffectKind.AMOUNT_OFF, amount=Decimal(5)),
+            currency="EUR",
+        ),
+    )
+    services.promotions.create(
+        _ADMIN,
+        PromotionInput(
+            id="reward-voucher-10",
+            name="Reward: 10 EUR off 50 EUR",
+            activation=Activation.CODE,
+            effect=Effect(EffectKind.AMOUNT_OFF, amount=Decimal(10)),
+            conditions=Conditions(min_subtotal=Decimal(50)),
+            currency="EUR",
+        ),
+    )
+    rewards = [
+        RewardInput(
+            id="coffee",
+            name="A coffee in our shop",
+            description="Show the code at the counter.",
+            image_url="https://shop.example/rewards/coffee.png",
+            points_cost=50,
+            type=RewardType.PERK,
+            member_limit=MemberLimit(1, Period.WEEK),
+        ),
+        RewardInput(
+            id="voucher-5",
+            name="5 EUR voucher",
+            image_url="https://shop.example/rewards/voucher-5.png",
+            points_cost=150,
+            type=RewardType.DISCOUNT_CODE,
+            promotion_id="reward-voucher-5",
+            validity_days=30,
+            member_limit=MemberLimit(2, Period.MONTH),
+            stock=1000,
+        ),
+        RewardInput(
+            id="voucher-10",
+            name="10 EUR off 50 EUR",
+            points_cost=400,
+            type=RewardType.DISCOUNT_CODE,
+            promotion_id="reward-voucher-10",
+            validity_days=30,
+        ),
+        RewardInput(
+            id="gold-tote",
+            name="Gold tote bag",
+            description="For Gold members and above.",
+            points_cost=300,
+            type=RewardType.PERK,
+            min_tier="GOLD",
+            stock=50,
+            low_stock=10,
+        ),
+        RewardInput(
+            id="gift-card-25",
+            name="25 EUR gift card",
+            points_cost=2500,
+            type=RewardType.IMPORTED_CODE,
+            low_stock=5,
+        ),
+    ]
+    for reward in rewards:
+        services.rewards.create(_ADMIN, reward)
+    services.reward_pools.upload(
+        _ADMIN, "gift-card-25", [f"GC25-DEMO-{i:04d}" for i in range(20)], "demo-gift-cards"
+    )
+    services.redemptions.redeem(
+        _SERVICE, RedeemRewardInput("coffee", "demo-coffee-1", customer_id=DEMO_MEMBER)
     )
