@@ -1,9 +1,10 @@
 """Property: whatever the sequence of operations, the ledger stays consistent.
 
-For random sequences of orders, partial refunds, redemptions, adjustments, clock moves and
-job runs, under either negative-balance policy: every member's balance equals the sum of
-their entries and of their lots minus debt, each entry's balance_after is the running sum,
-no lot goes negative, and refunds never take back more than their order earned.
+For random sequences of orders, partial refunds, redemptions, rewards redeemed and
+cancelled, adjustments, clock moves and job runs, under either negative-balance policy:
+every member's balance equals the sum of their entries and of their lots minus debt, each
+entry's balance_after is the running sum, no lot goes negative, and refunds never take back
+more than their order earned.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from api.config import Config, Stage
 from api.errors import DomainError
 from api.points.model import AdjustInput, EntryKind, RefundInput
 from api.program.model import NegativeBalancePolicy, SettingsChange
+from api.rewards.model import RedeemInput, RewardInput, RewardType
 from api.services import build_services
 from local.table import create_table
 from tests.support import (
@@ -44,6 +46,8 @@ operation = st.one_of(
     st.tuples(st.just("redeem"), customer, st.integers(1, 300)),
     st.tuples(st.just("adjust"), customer, st.integers(-200, 200).filter(bool)),
     st.tuples(st.just("advance"), st.integers(1, 200)),
+    st.tuples(st.just("reward"), customer),
+    st.tuples(st.just("cancel"), st.integers(0, 20)),
     st.tuples(
         st.just("job"),
     ),
@@ -71,11 +75,13 @@ def test_ledger_invariants_hold_for_any_sequence(
                 negative_balance_policy=policy, return_window_days=7, lot_validity_days=90
             ),
         )
+        services.rewards.create(ADMIN, RewardInput("tote", "Tote", 50, RewardType.PERK, stock=5))
         members = {c: enroll(services, c) for c in CUSTOMERS}
         orders: list[tuple[str, Decimal]] = []
+        redemptions: list[str] = []
         for n, op in enumerate(ops):
             with suppress(DomainError):  # refusals are fine if they wrote nothing
-                apply(services, clock, orders, n, op)
+                apply(services, clock, orders, n, op, redemptions)
             for member_id in members.values():
                 assert_ledger_consistent(member_id)
                 if policy is NegativeBalancePolicy.STOP_AT_ZERO:
@@ -101,6 +107,7 @@ def apply(
     orders: list[tuple[str, Decimal]],
     n: int,
     op: tuple[Any, ...],
+    redemptions: list[str],
 ) -> None:
     match op:
         case ("order", cust, amount, days_ago):
@@ -126,6 +133,13 @@ def apply(
                     points=points, reason="test", idempotency_key=f"a-{n}", customer_id=cust
                 ),
             )
+        case ("reward", cust):
+            got = services.redemptions.redeem(
+                SERVICE, RedeemInput("tote", f"t-{n}", customer_id=cust)
+            )
+            redemptions.append(got.id)
+        case ("cancel", index) if redemptions:
+            services.redemptions.cancel(SERVICE, redemptions[index % len(redemptions)])
         case ("advance", days):
             clock.advance(timedelta(days=days))
         case ("job",):
