@@ -79,7 +79,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         rewards=RewardAdmin(clock, program, rewards, catalog),
         reward_pools=Pools(clock, program),
         redemptions=RedemptionService(config, clock, program, rewards, catalog),
-        reward_views=RewardReader(clock, program, rewards),
+        reward_views=RewardReader(clock, program, rewards, catalog),
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(
             [

@@ -26,16 +26,25 @@ def reward_id(value: str, field: str = "id") -> str:
 
 
 def image_url(value: str) -> str:
-    """An absolute https URL of printable ASCII (what an app may load as it is)."""
-    parts = urlsplit(value) if value.isascii() and value.isprintable() else None
-    if (
-        parts is None
-        or len(value) > MAX_URL
-        or parts.scheme != "https"
-        or not parts.hostname
-        or " " in value
-    ):
-        raise InvalidInput("imageUrl", f"An https URL of at most {MAX_URL} characters.")
+    """An absolute https URL of printable ASCII, with a host, a valid port if any, and no
+    credentials (what an app may load as it is)."""
+    ok = len(value) <= MAX_URL and value.isascii() and value.isprintable() and " " not in value
+    if ok:
+        try:
+            parts = urlsplit(value)
+            ok = (
+                parts.scheme == "https"
+                and bool(parts.hostname)
+                and parts.username is None
+                and parts.password is None
+            )
+            _ = parts.port  # ValueError when out of range or not a number
+        except ValueError:
+            ok = False
+    if not ok:
+        raise InvalidInput(
+            "imageUrl", f"An https URL of at most {MAX_URL} characters, without credentials."
+        )
     return value
 
 

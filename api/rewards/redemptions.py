@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -33,6 +34,7 @@ from api.points.store import entry_to_item
 from api.program.service import ProgramService
 from api.promotions import issued
 from api.promotions.admin import Catalog
+from api.promotions.model import Promotion, Status
 from api.rewards import checks, periods, store
 from api.rewards.admin import RewardCatalog
 from api.rewards.model import (
@@ -66,6 +68,15 @@ def parse_id(value: str, field: str = "id") -> tuple[str, int]:
     return f"mbr_{match.group(1)}", int(match.group(2))
 
 
+def issuing(reward: Reward, live: Sequence[Promotion], now: datetime) -> Promotion | None:
+    """A DISCOUNT_CODE reward's promotion, if its codes would work now: active, not ended."""
+    promotion = next((p for p in live if p.id == reward.promotion_id), None)
+    if promotion is None or promotion.status is not Status.ACTIVE:
+        return None
+    ends = promotion.schedule.ends_at
+    return None if ends is not None and now >= ends else promotion
+
+
 def unavailable(
     reward: Reward,
     stock: Stock,
@@ -74,6 +85,7 @@ def unavailable(
     ranks: dict[str, int],
     *,
     now: datetime,
+    promotions: Sequence[Promotion],
 ) -> Unavailable | None:
     """Why the member cannot redeem it now, points aside (None: they can)."""
     if (
@@ -81,6 +93,7 @@ def unavailable(
         or reward.archived
         or (reward.starts_at is not None and now < reward.starts_at)
         or (reward.ends_at is not None and now >= reward.ends_at)
+        or (reward.type is RewardType.DISCOUNT_CODE and issuing(reward, promotions, now) is None)
     ):
         return Unavailable.NOT_AVAILABLE
     if reward.min_tier is not None and tier_rank < ranks.get(reward.min_tier, 10**6):
@@ -144,10 +157,11 @@ class RedemptionService:
             reward = self._fresh(snapshot, rid, cached)
             member, now = state.member, state.now
             stock = store.stock_from_item(snapshot.get(store.stock_key(rid), TableItem))
-            period, uses = _limit(snapshot, reward, member_id, member.time_zone, now)
+            period, uses = member_uses(snapshot, reward, member_id, member.time_zone, now)
             ranks = {t.code: i for i, t in enumerate(state.tiers.tiers)}
             rank = state.tiers.rank(member.tier.code)
-            why = unavailable(reward, stock, uses, rank, ranks, now=now)
+            live = self._promotions.live()
+            why = unavailable(reward, stock, uses, rank, ranks, now=now, promotions=live)
             if why is not None:
                 raise RewardUnavailable(why.value, MESSAGES[why])
             seq = member.next_seq
@@ -225,10 +239,8 @@ class RedemptionService:
         if reward.type is RewardType.PERK:
             return _Given(RedemptionStatus.REQUESTED, None, None, [], [_stock_add(reward)])
         if reward.type is RewardType.DISCOUNT_CODE:
-            promotion = next(
-                (p for p in self._promotions.live() if p.id == reward.promotion_id), None
-            )
-            if promotion is None:
+            promotion = issuing(reward, self._promotions.live(), now)
+            if promotion is None:  # checked by unavailable() already
                 raise RewardUnavailable(
                     Unavailable.NOT_AVAILABLE.value, MESSAGES[Unavailable.NOT_AVAILABLE]
                 )
@@ -377,15 +389,18 @@ class _Given:
     added: list[Add]
 
 
-def _limit(
+def member_uses(
     snapshot: Snapshot, reward: Reward, member_id: str, time_zone: str, now: datetime
 ) -> tuple[str | None, int]:
-    """The member-limit period the member is in now, and their uses in it."""
+    """The member-limit period the member is in now, and their uses in it. The snapshot read
+    the periods of the container's clock; a test clock moved far ahead needs one more read."""
     if reward.member_limit is None:
         return None, 0
     period = periods.current(reward.member_limit.period, now, time_zone)
     key = store.member_limit_key(reward.id, member_id, period)
-    return period, store.member_uses(snapshot.get(key, TableItem))
+    if snapshot.has(key):
+        return period, store.member_uses(snapshot.get(key, TableItem))
+    return period, store.member_uses(reads.get(key, TableItem))
 
 
 def _limit_adds(reward: Reward, member_id: str, period: str | None) -> list[Add]:

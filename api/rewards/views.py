@@ -19,6 +19,7 @@ from api.members.view import authorize_read, decode_cursor, encode_cursor, page_
 from api.program import store as program
 from api.program.service import ProgramService
 from api.promotions import issued
+from api.promotions.admin import Catalog
 from api.promotions.model import Code
 from api.rewards import store
 from api.rewards.admin import RewardCatalog
@@ -31,8 +32,7 @@ from api.rewards.model import (
     RewardType,
     Unavailable,
 )
-from api.rewards.periods import current
-from api.rewards.redemptions import limit_keys, unavailable
+from api.rewards.redemptions import limit_keys, member_uses, unavailable
 from api.store import reads
 from api.store.base import TableItem
 from api.store.reads import Snapshot
@@ -42,10 +42,17 @@ CURSOR = "reward"
 
 
 class RewardReader:
-    def __init__(self, clock: Clock, program_service: ProgramService, catalog: RewardCatalog):
+    def __init__(
+        self,
+        clock: Clock,
+        program_service: ProgramService,
+        catalog: RewardCatalog,
+        promotions: Catalog,
+    ) -> None:
         self._clock = clock
         self._program = program_service
         self._catalog = catalog
+        self._promotions = promotions
 
     def offers(self, actor: Principal, member_id: str, first: int, after: str | None) -> OfferPage:
         """Active rewards, cheapest first, each as it stands for the member."""
@@ -68,14 +75,11 @@ class RewardReader:
         rank = ladder.rank(member.tier.code)
         available = member.points.available(now)
         offers = []
+        promotions = self._promotions.live()
         for r in page:
             stock = store.stock_from_item(snapshot.get(store.stock_key(r.id), TableItem))
-            uses = 0
-            if r.member_limit is not None:
-                period = current(r.member_limit.period, now, member.time_zone)
-                key = store.member_limit_key(r.id, member_id, period)
-                uses = store.member_uses(snapshot.get(key, TableItem))
-            why = unavailable(r, stock, uses, rank, ranks, now=now)
+            _, uses = member_uses(snapshot, r, member_id, member.time_zone, now)
+            why = unavailable(r, stock, uses, rank, ranks, now=now, promotions=promotions)
             short = max(r.points_cost - available, 0)
             if why is None and short:
                 why = Unavailable.INSUFFICIENT_POINTS

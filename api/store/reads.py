@@ -106,7 +106,12 @@ class Snapshot:
     """What one BatchGetItem returned: the state a decision is made on."""
 
     def __init__(self, keys: Iterable[Key]) -> None:
+        self._keys = frozenset(keys := list(keys))
         self._items = get_many(keys)
+
+    def has(self, key: Key) -> bool:
+        """Whether the snapshot read this key (present or not)."""
+        return key in self._keys
 
     def get(self, key: Key, model: type[M]) -> M | None:
         item = self._items.get(key)

@@ -19,7 +19,7 @@ from api.errors import (
 from api.ids import member_id_for
 from api.points.model import EntryKind
 from api.program.model import SettingsChange
-from api.promotions.model import CartInput, Reason
+from api.promotions.model import CartInput, Reason, Status
 from api.rewards.model import RedeemInput, RedemptionStatus
 from api.services import Services
 from tests.rewards.conftest import PERK, credit
@@ -114,8 +114,27 @@ def test_what_a_member_cannot_redeem_is_refused_with_its_reason(shop: Services) 
 def test_the_month_limit_follows_the_member_s_calendar(shop: Services) -> None:
     for i in range(2):
         redeem(shop, "five-off", f"k-{i}")
-    shop.program.advance_clock(ADMIN, 32 * 24 * 3600)  # next month
+    shop.program.advance_clock(ADMIN, 32 * 24 * 3600)  # next month (by the test clock)
     redeem(shop, "five-off", "k-2")
+    redeem(shop, "five-off", "k-3")
+    with pytest.raises(RewardUnavailable) as refused:
+        redeem(shop, "five-off", "k-4")
+    assert refused.value.reason == "LIMIT_REACHED"
+    mid = member_id_for("cust-1")
+    [five_off] = [
+        o for o in shop.reward_views.offers(ME, mid, 10, None).offers if o.reward.id == "five-off"
+    ]
+    assert five_off.unavailable is not None
+    assert five_off.unavailable.value == "LIMIT_REACHED"
+
+
+def test_a_voucher_is_not_available_while_its_promotion_is_paused(shop: Services) -> None:
+    shop.promotions.set_status(ADMIN, "voucher-5", Status.PAUSED)
+    with pytest.raises(RewardUnavailable) as refused:
+        redeem(shop, "five-off", "k-1")
+    assert refused.value.reason == "NOT_AVAILABLE"
+    shop.promotions.set_status(ADMIN, "voucher-5", Status.ACTIVE)
+    redeem(shop, "five-off", "k-1")
 
 
 def test_a_cancelled_reward_gives_back_points_stock_and_limit(shop: Services) -> None:
