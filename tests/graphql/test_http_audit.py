@@ -28,6 +28,7 @@ from api.clock import ManualClock
 from api.config import Config, Stage
 from api.services import build_services
 from schema.app import create_app, gateway_authenticator
+from schema.http import MAX_BODY_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAPHQL_HTTP = ROOT / "node_modules" / "graphql-http" / "lib" / "index.mjs"
@@ -129,7 +130,7 @@ def chunked(data: bytes, size: int = 65536) -> bytes:
 
 JSON_POST = {"Content-Type": "application/json"}
 DEEP = b'{"query": "{ __typename }", "variables": {"a": ' + b"[" * 5000 + b"]" * 5000 + b"}}"
-HUGE = b'{"query": "{ __typename }", "extensions": {"pad": "' + b"x" * 300_000 + b'"}}'
+HUGE = b'{"query": "{ __typename }", "extensions": {"pad": "' + b"x" * MAX_BODY_BYTES + b'"}}'
 # (method, target, headers, body, status, code): what uvicorn itself passes on.
 EDGE_CASES = {
     "a string body": ("POST", "/graphql", JSON_POST, b'"x"', 400, "BAD_REQUEST"),
