@@ -3,10 +3,9 @@ from a per-container cache (Catalog). Batches of unique codes: api/promotions/ba
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from api.auth import Permission, Principal
 from api.clock import Clock
@@ -24,6 +23,7 @@ from api.promotions.model import (
 )
 from api.store import reads
 from api.store.base import RecordItem, TableItem
+from api.store.cached import Cached
 from api.store.reads import Snapshot
 from api.store.records import IdempotencyItem, record_key
 from api.tiers import store as tiers
@@ -37,30 +37,20 @@ class Catalog:
     for CACHE_SECONDS; any write through this container replaces them at once."""
 
     def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._cached: tuple[datetime, tuple[Promotion, ...]] | None = None
+        self._cache = Cached(clock, _read_live)
 
     def live(self) -> tuple[Promotion, ...]:
-        now = self._clock.now()
-        with self._lock:
-            cached = self._cached
-        if cached is not None and now - cached[0] < timedelta(seconds=CACHE_SECONDS):
-            return cached[1]
-        items = reads.query(
-            store.LIVE,
-            TableItem.sk.startswith(store.PROMO_PREFIX),
-            limit=MAX_LIVE,
-            descending=False,
-        )
-        found = tuple(store.promotions(items))
-        with self._lock:
-            self._cached = (now, found)
-        return found
+        return self._cache.get(CACHE_SECONDS)
 
     def forget(self) -> None:
-        with self._lock:
-            self._cached = None
+        self._cache.forget()
+
+
+def _read_live() -> tuple[Promotion, ...]:
+    items = reads.query(
+        store.LIVE, TableItem.sk.startswith(store.PROMO_PREFIX), limit=MAX_LIVE, descending=False
+    )
+    return tuple(store.promotions(items))
 
 
 @dataclass(frozen=True)

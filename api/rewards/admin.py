@@ -3,10 +3,9 @@ per-container cache (RewardCatalog), the stock always fresh."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from api.auth import Permission, Principal
 from api.clock import Clock
@@ -19,6 +18,7 @@ from api.rewards import checks, store
 from api.rewards.model import Reward, RewardInput, Stock
 from api.store import reads
 from api.store.base import RecordItem, TableItem
+from api.store.cached import Cached
 from api.store.reads import Snapshot
 from api.store.records import IdempotencyItem, record_key
 from api.tiers import store as tiers
@@ -32,30 +32,20 @@ class RewardCatalog:
     write through this container replaces them at once. Stock is never cached."""
 
     def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._cached: tuple[datetime, tuple[Reward, ...]] | None = None
+        self._cache = Cached(clock, _read_live)
 
     def live(self) -> tuple[Reward, ...]:
-        now = self._clock.now()
-        with self._lock:
-            cached = self._cached
-        if cached is not None and now - cached[0] < timedelta(seconds=CACHE_SECONDS):
-            return cached[1]
-        items = reads.query(
-            store.LIVE,
-            TableItem.sk.startswith(store.REWARD_PREFIX),
-            limit=MAX_LIVE,
-            descending=False,
-        )
-        found = tuple(sorted(store.rewards(items), key=lambda r: (r.points_cost, r.id)))
-        with self._lock:
-            self._cached = (now, found)
-        return found
+        return self._cache.get(CACHE_SECONDS)
 
     def forget(self) -> None:
-        with self._lock:
-            self._cached = None
+        self._cache.forget()
+
+
+def _read_live() -> tuple[Reward, ...]:
+    items = reads.query(
+        store.LIVE, TableItem.sk.startswith(store.REWARD_PREFIX), limit=MAX_LIVE, descending=False
+    )
+    return tuple(sorted(store.rewards(items), key=lambda r: (r.points_cost, r.id)))
 
 
 @dataclass(frozen=True)
