@@ -20,6 +20,8 @@ from api.promotions.admin import Catalog, PromotionAdmin
 from api.promotions.batches import CodeBatches
 from api.promotions.checkout import CheckoutService
 from api.promotions.reservations import ReservationService
+from api.referrals.joining import Joining
+from api.referrals.service import ReferralService, check_settings
 from api.store.binding import bind
 from api.stream import Reactions
 from api.tiers import reactions as tier_reactions
@@ -42,20 +44,21 @@ class Services:
     code_batches: CodeBatches
     checkout: CheckoutService
     reservations: ReservationService
+    referrals: ReferralService
     reactions: Reactions  # to the table's stream
 
 
 def build_services(config: Config, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     bind(config)  # after the imports above: every domain's item types are defined
-    program = ProgramService(config, clock)
     catalog = Catalog(clock)  # live promotions, cached per container
+    program = ProgramService(config, clock, [check_settings(catalog)])
     checkout = CheckoutService(program, catalog)
     return Services(
         config=config,
         clock=clock,
         program=program,
-        members=MemberService(clock, program),
+        members=MemberService(clock, program, Joining(clock, program, catalog)),
         member_views=MemberReader(program),
         orders=OrderService(clock, program),
         refunds=RefundService(clock, program),
@@ -66,6 +69,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         code_batches=CodeBatches(clock, program),
         checkout=checkout,
         reservations=ReservationService(clock, program, checkout),
+        referrals=ReferralService(clock, program),
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(
             [tier_reactions.count_members(clock), promotion_reactions.generate_codes(clock)]

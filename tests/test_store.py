@@ -22,6 +22,7 @@ from api.store import reads
 from api.store.base import TableItem, item_types
 from api.stream import Change
 from api.tiers.model import ConfigInput, DowngradePolicy, Metric, TierInput, Window
+from tests.referrals.conftest import code_of, join, switch_on
 from tests.support import ADMIN, SERVICE, enroll, order, redeem
 
 
@@ -58,6 +59,8 @@ def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> No
     services.code_batches.create(ADMIN, BatchInput("p-1", count=3, idempotency_key="b"))
     cart = CartInput("EUR", [("A", 1, Decimal(20), None)], codes=("five",), customer_id="cust-1")
     services.reservations.reserve(SERVICE, cart, "k-2")
+    switch_on(services)  # a referral: its code items, counters and both copies
+    join(services, "cust-2", code_of(services, "cust-1"), name="Bob Smith")
     for i, raw in enumerate(TableItem._get_connection().scan()["Items"]):
         services.reactions.dispatch(Change(f"e-{i}", None, reads.load(raw)))  # counts, markers
     raw_items = TableItem._get_connection().scan()["Items"]
