@@ -20,7 +20,9 @@ from api.promotions.admin import Catalog, PromotionAdmin
 from api.promotions.batches import CodeBatches
 from api.promotions.checkout import CheckoutService
 from api.promotions.reservations import ReservationService
+from api.referrals import reactions as referral_reactions
 from api.referrals.joining import Joining
+from api.referrals.rewards import RewardJob
 from api.referrals.service import ReferralService, check_settings
 from api.store.binding import bind
 from api.stream import Reactions
@@ -45,6 +47,7 @@ class Services:
     checkout: CheckoutService
     reservations: ReservationService
     referrals: ReferralService
+    referral_rewards: RewardJob  # the scheduled job
     reactions: Reactions  # to the table's stream
 
 
@@ -70,8 +73,13 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         checkout=checkout,
         reservations=ReservationService(clock, program, checkout),
         referrals=ReferralService(clock, program),
+        referral_rewards=RewardJob(clock, program),
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(
-            [tier_reactions.count_members(clock), promotion_reactions.generate_codes(clock)]
+            [
+                tier_reactions.count_members(clock),
+                promotion_reactions.generate_codes(clock),
+                referral_reactions.first_orders(clock, program),
+            ]
         ),
     )

@@ -38,7 +38,8 @@ class CodeOwner:
 @dataclass(frozen=True)
 class Referral:
     """One referee's referral, as both parties see it (the referee alone sees the welcome
-    code). `version` None: not recorded (a refusal that could not be: the referee has one)."""
+    code). `version`: the referral item's; None on the referrer's listing copy, and on a
+    refusal that could not be recorded (the referee has a referral already)."""
 
     referee_id: str
     referrer_id: str

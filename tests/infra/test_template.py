@@ -262,6 +262,7 @@ def test_the_stream_filter_admits_every_record_a_reaction_acts_on(
     assert {(r["eventName"], item_type(r)) for r in acted_on} == {
         ("INSERT", "member"),
         ("INSERT", "tier_change"),
+        ("INSERT", "order"),  # whether its member was referred: their first order?
         ("INSERT", "promotion_code_batch"),
     }
     # A batch larger than a chunk records its progress (RUNNING): that record asks for the
