@@ -384,12 +384,17 @@ Requests (Ctrl-C stops the server; the data is in memory):"""
 
 
 def every_minute(services: Services, stop: threading.Event) -> None:
-    """What EventBridge runs every few minutes in AWS: expired reservations released."""
+    """What EventBridge runs every few minutes (or hour) in AWS: expired reservations
+    released, due referrals decided."""
     while not stop.wait(60):
         try:
             services.reservations.expire_due()
         except Exception:
             logging.getLogger(__name__).exception("Releasing expired reservations failed")
+        try:
+            services.referral_rewards.run()
+        except Exception:
+            logging.getLogger(__name__).exception("Deciding due referrals failed")
 
 
 def serve() -> None:
@@ -418,7 +423,8 @@ def serve() -> None:
     clock = SystemClock()
     services = build_services(config, clock)
     # The table's stream and the schedules, as AWS runs them: reactions (members per tier,
-    # code batches) and the release of expired reservations.
+    # code batches, referees' first orders), the release of expired reservations and the
+    # referral rewards.
     stop = threading.Event()
     stream = TableStream(dynamodb_client(config), config.table_name, endpoint)
     threading.Thread(

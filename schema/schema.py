@@ -63,11 +63,14 @@ from schema.program.mutations import ProgramMutation
 from schema.program.queries import ProgramQuery
 from schema.promotions.mutations import PromotionMutation
 from schema.promotions.queries import PromotionQuery
+from schema.referrals.queries import ReferralQuery
 from schema.tiers.mutations import TierMutation
 from schema.tiers.queries import TierQuery
 
 # One line each per domain: its Query and Mutation roots.
-Query = merge_types("Query", (MemberQuery, PointsQuery, ProgramQuery, TierQuery, PromotionQuery))
+Query = merge_types(
+    "Query", (MemberQuery, PointsQuery, ProgramQuery, TierQuery, PromotionQuery, ReferralQuery)
+)
 Mutation = merge_types(
     "Mutation",
     (MemberMutation, PointsMutation, ProgramMutation, TierMutation, PromotionMutation),

@@ -36,6 +36,15 @@ class CodeOwner:
 
 
 @dataclass(frozen=True)
+class CodeCheck:
+    """A code as a sign-up form may show it before enrolment: whose, and whether it counts."""
+
+    code: str
+    referrer_name: str | None  # masked, as referrers' lists show referees
+    enabled: bool  # referrals are on: an enrolment with it makes a referral
+
+
+@dataclass(frozen=True)
 class Referral:
     """One referee's referral, as both parties see it (the referee alone sees the welcome
     code). `version`: the referral item's; None on the referrer's listing copy, and on a

@@ -15,7 +15,7 @@ import re
 
 from pynamodb.expressions.condition import Condition
 
-from api.auth import Principal
+from api.auth import Permission, Principal
 from api.clock import Clock
 from api.errors import InvalidInput
 from api.idempotency import Plan, versioned_write
@@ -25,9 +25,16 @@ from api.program import store as program
 from api.program.model import SettingsChange
 from api.program.service import ProgramService, SettingsCheck
 from api.promotions.admin import Catalog
-from api.referrals import store
-from api.referrals.joining import code_items, own_code, own_code_keys, welcome_promotion
-from api.referrals.model import Overview, Referral, ReferralPage
+from api.referrals import codes, store
+from api.referrals.joining import (
+    FIELD,
+    code_items,
+    masked,
+    own_code,
+    own_code_keys,
+    welcome_promotion,
+)
+from api.referrals.model import CodeCheck, Overview, Referral, ReferralPage
 from api.store import reads
 from api.store.base import TableItem
 from api.store.reads import Snapshot
@@ -95,6 +102,21 @@ class ReferralService:
             link=None if code is None else settings.link(code),
             summary=store.summary(snapshot, member_id),
             invitation=store.referral(snapshot, member_id),
+        )
+
+    def check_code(self, actor: Principal, code: str) -> CodeCheck | None:
+        """Whose code it is (None: nobody's), for a sign-up form before enrolment."""
+        actor.require(Permission.CHECK_REFERRAL_CODE)
+        normal = codes.normalise(FIELD, code)
+        owner = store.owner(Snapshot([store.owner_key(normal)]), normal)
+        if owner is None:
+            return None
+        snapshot = Snapshot([members.member_key(owner.member_id), program.SETTINGS_KEY])
+        referrer = members.load(snapshot, owner.member_id)
+        return CodeCheck(
+            code=normal,
+            referrer_name=None if referrer is None else masked(referrer.name),
+            enabled=program.settings(snapshot).referrals.enabled,
         )
 
     def _give_code(self, member_id: str) -> str | None:
