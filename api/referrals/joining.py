@@ -21,7 +21,7 @@ as it is; a replay with the same code answers that one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from api.clock import Clock
@@ -51,7 +51,7 @@ class Joined:
 
     referral: Referral | None
     new: Sequence[TableItem] = ()
-    added: Sequence[Add] = field(default_factory=list)
+    added: Sequence[Add] = ()
 
 
 def masked(name: str | None) -> str | None:
