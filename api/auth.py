@@ -41,6 +41,7 @@ class Permission(StrEnum):
     MANAGE_PROMOTIONS = "manage_promotions"
     EVALUATE_OWN_CART = "evaluate_own_cart"  # and reserve, release: a member's own checkout
     CHECKOUT_ANY_CART = "checkout_any_cart"  # the shop backend's checkout, any member
+    CHECK_REFERRAL_CODE = "check_referral_code"  # whose code it is, before an enrolment
     MANAGE_REWARDS = "manage_rewards"  # the catalog, pools
     FULFIL_REWARDS = "fulfil_rewards"  # perks delivered; any member's reward cancelled
 
@@ -67,6 +68,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.READ_PROGRAM,
             Permission.READ_TIERS,
             Permission.CHECKOUT_ANY_CART,
+            Permission.CHECK_REFERRAL_CODE,
             Permission.FULFIL_REWARDS,
         }
     ),
@@ -84,6 +86,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.READ_TIER_STATS,
             Permission.MANAGE_PROMOTIONS,
             Permission.CHECKOUT_ANY_CART,
+            Permission.CHECK_REFERRAL_CODE,
             Permission.MANAGE_REWARDS,
             Permission.FULFIL_REWARDS,
         }

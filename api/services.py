@@ -20,6 +20,10 @@ from api.promotions.admin import Catalog, PromotionAdmin
 from api.promotions.batches import CodeBatches
 from api.promotions.checkout import CheckoutService
 from api.promotions.reservations import ReservationService
+from api.referrals import reactions as referral_reactions
+from api.referrals.joining import Joining
+from api.referrals.rewards import RewardJob
+from api.referrals.service import ReferralService, check_settings
 from api.rewards import pools as reward_pools
 from api.rewards.admin import RewardAdmin, RewardCatalog
 from api.rewards.pools import Pools
@@ -47,6 +51,8 @@ class Services:
     code_batches: CodeBatches
     checkout: CheckoutService
     reservations: ReservationService
+    referrals: ReferralService
+    referral_rewards: RewardJob  # the scheduled job
     rewards: RewardAdmin
     reward_pools: Pools
     redemptions: RedemptionService
@@ -57,15 +63,15 @@ class Services:
 def build_services(config: Config, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     bind(config)  # after the imports above: every domain's item types are defined
-    program = ProgramService(config, clock)
     catalog = Catalog(clock)  # live promotions, cached per container
+    program = ProgramService(config, clock, [check_settings(catalog)])
     checkout = CheckoutService(program, catalog)
     rewards = RewardCatalog(clock)  # live rewards, cached per container
     return Services(
         config=config,
         clock=clock,
         program=program,
-        members=MemberService(clock, program),
+        members=MemberService(clock, program, Joining(clock, program, catalog)),
         member_views=MemberReader(program),
         orders=OrderService(clock, program),
         refunds=RefundService(clock, program),
@@ -76,6 +82,8 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         code_batches=CodeBatches(clock, program),
         checkout=checkout,
         reservations=ReservationService(clock, program, checkout),
+        referrals=ReferralService(clock, program),
+        referral_rewards=RewardJob(clock, program),
         rewards=RewardAdmin(clock, program, rewards, catalog),
         reward_pools=Pools(clock, program),
         redemptions=RedemptionService(config, clock, program, rewards, catalog),
@@ -85,6 +93,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
             [
                 tier_reactions.count_members(clock),
                 promotion_reactions.generate_codes(clock),
+                referral_reactions.first_orders(clock, program),
                 reward_pools.add_codes(clock),
             ]
         ),

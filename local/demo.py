@@ -1,5 +1,5 @@
 """Demo data for the local server: program settings, a tier ladder and members in different
-tiers, with some history.
+tiers, with some history, promotions, and a referrer with a referral in each state.
 
 Written through the domain services, so the demo ledger obeys the same rules as real data.
 """
@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from api.auth import Principal, Role
+from api.ids import member_id_for
 from api.members.model import Channel, ConsentInput, EnrollInput
 from api.points.model import AdjustInput, OrderInput, RedeemInput, RefundInput
-from api.program.model import SettingsChange
+from api.points.store import order_key
+from api.program.model import ReferralChange, SettingsChange
 from api.promotions.model import (
     Activation,
     BatchInput,
@@ -29,6 +31,9 @@ from api.promotions.model import (
 from api.rewards.model import MemberLimit, Period, RewardInput, RewardType
 from api.rewards.model import RedeemInput as RedeemRewardInput
 from api.services import Services
+from api.store import reads
+from api.store.base import TableItem
+from api.stream import Change
 from api.tiers.model import ConfigInput, DowngradePolicy, Metric, SetTierInput, TierInput, Window
 
 DEMO_MEMBER = "demo-alice"
@@ -177,6 +182,7 @@ def seed(services: Services) -> None:
         ),
     )
     seed_promotions(services, carol.created_at)
+    seed_referrals(services, carol.created_at)
     seed_rewards(services)
 
 
@@ -241,6 +247,74 @@ def seed_promotions(services: Services, anchor: datetime) -> None:
             promotion_id="vip-thanks", count=50, prefix="VIP-", length=8, idempotency_key="demo-vip"
         ),
     )
+
+
+def seed_referrals(services: Services, anchor: datetime) -> None:
+    """Carol refers three friends: Erin's first order outlived its window (Carol rewarded),
+    Frank's is in its window (pending), Grace's was refunded (refused). Order dates hang on
+    `anchor` (a stable time of the first seed), so seeding again is a replay."""
+    services.promotions.create(
+        _ADMIN,
+        PromotionInput(
+            id="welcome-10",
+            name="Welcome: 10% off your first order",
+            activation=Activation.CODE,
+            effect=Effect(EffectKind.PERCENT_OFF, percent=Decimal(10)),
+            conditions=Conditions(first_order_only=True),
+        ),
+    )
+    services.program.update(
+        _ADMIN,
+        SettingsChange(
+            referrals=ReferralChange(
+                enabled=True,
+                referrer_points=200,
+                monthly_cap=10,
+                welcome_promotion_id="welcome-10",
+                welcome_validity_days=30,
+                link_format="https://shop.example/r/{code}",
+            )
+        ),
+    )
+    carol = services.referrals.overview(_ADMIN, member_id_for("demo-carol")).code
+    friends = [
+        ("demo-erin", "Erin Walsh", "erin@example.com", "demo-5001", "45.00", 20),
+        ("demo-frank", "Frank Moreau", "frank@example.com", "demo-6001", "62.00", 3),
+        ("demo-grace", "Grace Kim", "grace@example.com", "demo-7001", "30.00", 16),
+    ]
+    for customer_id, name, email, order_id, amount, days_ago in friends:
+        services.members.join(
+            _SERVICE,
+            EnrollInput(
+                customer_id=customer_id,
+                time_zone="Europe/Paris",
+                locale="en-GB",
+                name=name,
+                email=email,
+                referral_code=carol,
+            ),
+        )
+        services.orders.record_order(
+            _SERVICE,
+            OrderInput(
+                order_id=order_id,
+                customer_id=customer_id,
+                total_amount=Decimal(amount),
+                currency="EUR",
+                placed_at=anchor - timedelta(days=days_ago),
+            ),
+        )
+        # What the stream does with a new order (the local poller does it too, a moment
+        # later, changing nothing): a referee's first order makes the referral due.
+        item = reads.get(order_key(order_id), TableItem)
+        services.reactions.dispatch(Change(f"demo-{order_id}", None, item))
+    services.refunds.refund_order(
+        _SERVICE,
+        RefundInput(
+            refund_id="demo-refund-7001", order_id="demo-7001", amount=Decimal(30), currency="EUR"
+        ),
+    )
+    services.referral_rewards.run()  # Erin's is due: Carol rewarded; Grace's refused
 
 
 def seed_rewards(services: Services) -> None:

@@ -287,12 +287,30 @@ def listen(port: int) -> socket.socket | None:
 
 
 def start_embedded_dynamodb() -> str:
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - slow; unused with an endpoint
+    # Slow imports, unused with an endpoint.
+    from moto.moto_server.werkzeug_app import (  # noqa: PLC0415
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server  # noqa: PLC0415
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per DynamoDB call
-    port = free_port()
-    ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False).start()
-    return f"http://127.0.0.1:{port}"
+    moto = DomainDispatcherApplication(create_backend_app)
+    lock = threading.Lock()
+
+    def one_at_a_time(environ: Any, start_response: Any) -> list[bytes]:
+        # moto copies a whole table around each transaction, unguarded: a write landing
+        # meanwhile (the stream poller's reactions beside the seed or a request) breaks it.
+        # DynamoDB serves them concurrently; this stand-in serves one at a time.
+        with lock:
+            return list(moto(environ, start_response))
+
+    server = make_server(
+        "127.0.0.1", free_port(), one_at_a_time, threaded=True, request_handler=MotoRequestHandler
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def dynamodb_client(config: Config) -> Any:
@@ -384,12 +402,17 @@ Requests (Ctrl-C stops the server; the data is in memory):"""
 
 
 def every_minute(services: Services, stop: threading.Event) -> None:
-    """What EventBridge runs every few minutes in AWS: expired reservations released."""
+    """What EventBridge runs every few minutes (or hour) in AWS: expired reservations
+    released, due referrals decided."""
     while not stop.wait(60):
         try:
             services.reservations.expire_due()
         except Exception:
             logging.getLogger(__name__).exception("Releasing expired reservations failed")
+        try:
+            services.referral_rewards.run()
+        except Exception:
+            logging.getLogger(__name__).exception("Deciding due referrals failed")
 
 
 def serve() -> None:
@@ -418,7 +441,8 @@ def serve() -> None:
     clock = SystemClock()
     services = build_services(config, clock)
     # The table's stream and the schedules, as AWS runs them: reactions (members per tier,
-    # code batches) and the release of expired reservations.
+    # code batches, referees' first orders), the release of expired reservations and the
+    # referral rewards.
     stop = threading.Event()
     stream = TableStream(dynamodb_client(config), config.table_name, endpoint)
     threading.Thread(

@@ -63,6 +63,7 @@ from schema.program.mutations import ProgramMutation
 from schema.program.queries import ProgramQuery
 from schema.promotions.mutations import PromotionMutation
 from schema.promotions.queries import PromotionQuery
+from schema.referrals.queries import ReferralQuery
 from schema.rewards.mutations import RewardMutation
 from schema.rewards.queries import RewardQuery
 from schema.tiers.mutations import TierMutation
@@ -70,7 +71,16 @@ from schema.tiers.queries import TierQuery
 
 # One line each per domain: its Query and Mutation roots.
 Query = merge_types(
-    "Query", (MemberQuery, PointsQuery, ProgramQuery, TierQuery, PromotionQuery, RewardQuery)
+    "Query",
+    (
+        MemberQuery,
+        PointsQuery,
+        ProgramQuery,
+        TierQuery,
+        PromotionQuery,
+        RewardQuery,
+        ReferralQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",

@@ -33,7 +33,7 @@ from local.demo import DEMO_MEMBER, seed
 from local.server import EXAMPLE_QUERY, free_port
 from local.tokens import AUDIENCE, ISSUER, demo_tokens, issue_token, local_authenticator
 from tests.local_run import ROOT, LocalServer, local_server, newcomer_env
-from tests.support import assert_ledger_consistent, ledger_entries
+from tests.support import ADMIN, assert_ledger_consistent, ledger_entries
 
 LOCAL = Config(stage=Stage.LOCAL)
 ME = "{ me { name points { balance available } } }"
@@ -165,8 +165,17 @@ def test_the_demo_seed_is_consistent_and_idempotent(services: Services) -> None:
     entries = len(ledger_entries(member_id))
     seed(services)
     assert len(ledger_entries(member_id)) == entries
-    for customer in (DEMO_MEMBER, "demo-bob"):
+    for customer in (DEMO_MEMBER, "demo-bob", "demo-carol"):
         assert_ledger_consistent(member_id_for(customer))
+    # Carol's referrals: one of each.
+    carol = member_id_for("demo-carol")
+    listed = services.referrals.referrals(ADMIN, carol, 10, None).referrals
+    assert sorted((r.referee_name, r.status.value) for r in listed) == [
+        ("Erin W.", "REWARDED"),
+        ("Frank M.", "PENDING"),
+        ("Grace K.", "REFUSED"),
+    ]
+    assert services.referrals.overview(ADMIN, carol).summary.points_earned == 200
 
 
 def test_make_run_serves_the_example_query_with_the_printed_token(server: LocalServer) -> None:

@@ -23,6 +23,7 @@ from api.store import reads
 from api.store.base import TableItem, item_types
 from api.stream import Change
 from api.tiers.model import ConfigInput, DowngradePolicy, Metric, TierInput, Window
+from tests.referrals.conftest import code_of, join, switch_on
 from tests.support import ADMIN, SERVICE, enroll, member, order, redeem
 
 
@@ -59,6 +60,8 @@ def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> No
     services.code_batches.create(ADMIN, BatchInput("p-1", count=3, idempotency_key="b"))
     cart = CartInput("EUR", [("A", 1, Decimal(20), None)], codes=("five",), customer_id="cust-1")
     services.reservations.reserve(SERVICE, cart, "k-2")
+    switch_on(services)  # a referral: its code items, counters and both copies
+    join(services, "cust-2", code_of(services, "cust-1"), name="Bob Smith")
     services.spending.adjust(ADMIN, AdjustInput(100, "seed", "a-1", customer_id="cust-1"))
     limit = MemberLimit(1, Period.MONTH)
     for reward in (

@@ -208,7 +208,9 @@ def test_changes_without_a_reaction_and_removals_are_ignored(
     with count_requests() as calls:
         response = stream_handler.handler(stream_event(batch), CONTEXT)
     assert response == {"batchItemFailures": []}
-    assert dict(calls) == {}  # not a read, not a write
+    # Nothing written. The only read: whether the order's member was referred (new orders
+    # have a reaction: a referee's first order makes their referral due).
+    assert dict(calls) == {"GetItem": 1}
     assert stream.read() == []
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from enum import Enum, StrEnum
 
 from api.points.lots import PointsState
+from api.referrals.model import Referral
 from api.tiers.model import TierState
 
 
@@ -85,6 +86,13 @@ class EnrollInput:
     phone: str | None = None
     birthday: date | None = None
     consents: Sequence[ConsentInput] = ()
+    referral_code: str | None = None  # another member's: the customer was referred
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    member: Member
+    referral: Referral | None  # the referral they joined with (api/referrals/joining.py)
 
 
 class Unchanged(Enum):

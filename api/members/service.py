@@ -19,21 +19,28 @@ from api.members.model import (
     Consent,
     ConsentInput,
     EnrollInput,
+    Enrolment,
     Member,
     ProfileChange,
 )
 from api.points.lots import PointsState
 from api.program.service import ProgramService
+from api.referrals.joining import Joining
 from api.store.base import RecordItem
 from api.store.reads import Snapshot
 
 
 class MemberService:
-    def __init__(self, clock: Clock, program: ProgramService) -> None:
+    def __init__(self, clock: Clock, program: ProgramService, referrals: Joining) -> None:
         self._clock = clock
         self._program = program
+        self._referrals = referrals
 
     def enroll(self, actor: Principal, data: EnrollInput) -> Member:
+        return self.join(actor, data).member
+
+    def join(self, actor: Principal, data: EnrollInput) -> Enrolment:
+        """Enrol, with the referral the customer came with (if they give a code)."""
         actor.require(Permission.ENROLL_MEMBER)
         customer_id = v.external_id("customerId", data.customer_id)
         now = self._program.current_time()
@@ -81,15 +88,30 @@ class MemberService:
             "customerId",
         )
         member = replace(member, enrollment=keyed.fingerprint)
+        # The code is not part of the enrolment's fingerprint: an enrolled customer given a
+        # code is the same member, and their referral is refused as not new (rejoin).
+        owner = self._referrals.owner(data.referral_code)
 
-        def decide(_: Snapshot) -> Plan[Member]:
-            return Plan(store.as_written(member), new=[store.to_item(member)])
+        def decide(snapshot: Snapshot) -> Plan[Enrolment]:
+            joined = self._referrals.join(snapshot, member, owner)
+            return Plan(
+                Enrolment(store.as_written(member), joined.referral),
+                new=[store.to_item(member), *joined.new],
+                added=joined.added,
+            )
 
-        def replay(record: RecordItem) -> Member:
+        enrolled_already: list[Member] = []  # set by a replay
+
+        def replay(record: RecordItem) -> Enrolment:
             assert isinstance(record, store.MemberItem)
-            return store.from_item(record)
+            enrolled_already.append(store.from_item(record))
+            return Enrolment(enrolled_already[-1], None)
 
-        return keyed_write(self._clock, keyed, [], decide, replay)
+        reads = self._referrals.reads(member_id, owner, now)
+        enrolment = keyed_write(self._clock, keyed, reads, decide, replay)
+        if enrolled_already:
+            return replace(enrolment, referral=self._referrals.rejoin(enrolment.member, owner))
+        return enrolment
 
     def update_profile(self, actor: Principal, change: ProfileChange) -> Member:
         actor.require(Permission.UPDATE_OWN_PROFILE)

@@ -21,6 +21,7 @@ class EntryKind(StrEnum):
     TIER_BONUS = "TIER_BONUS"  # a tier's entry bonus (a new lot)
     PROMOTION = "PROMOTION"  # points a promotion gave an order (a new lot of the order)
     RETURN = "RETURN"  # points a released reservation gave back (a new lot)
+    REFERRAL = "REFERRAL"  # a referrer's reward: their referee's first order kept (a new lot)
 
 
 @dataclass(frozen=True)

@@ -177,6 +177,11 @@ def order_from_item(item: OrderItem) -> Order:
     )
 
 
+def order_in(item: TableItem | None) -> Order | None:
+    """The order, if the item is one (a stream image, for other domains' reactions)."""
+    return order_from_item(item) if isinstance(item, OrderItem) else None
+
+
 def order_to_item(order: Order) -> OrderItem:
     item = OrderItem(
         *order_key(order.order_id),

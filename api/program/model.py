@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
@@ -54,6 +55,39 @@ class EarningRule:
         return points
 
 
+# The link members share: https, printable ASCII without spaces or braces ({code} aside).
+_LINK = re.compile(r"https://[!-z|~]+")
+MAX_LINK = 500
+
+
+@dataclass(frozen=True)
+class ReferralSettings:
+    """Referrals (api/referrals/): off until an admin turns them on."""
+
+    enabled: bool = False
+    referrer_points: int = 100  # credited when the referee's first order outlives its window
+    monthly_cap: int = 10  # accepted referrals per referrer per calendar month (UTC)
+    welcome_promotion_id: str | None = None  # a CODE promotion: the referee's welcome code
+    welcome_validity_days: int = 30
+    link_format: str = "https://shop.example/r/{code}"
+
+    def link(self, code: str) -> str:
+        return self.link_format.replace("{code}", code)
+
+
+@dataclass(frozen=True)
+class ReferralChange:
+    """A partial update of the referral settings: None leaves a setting as it is."""
+
+    enabled: bool | None = None
+    referrer_points: int | None = None
+    monthly_cap: int | None = None
+    welcome_promotion_id: str | None = None
+    clear_welcome_promotion: bool = False
+    welcome_validity_days: int | None = None
+    link_format: str | None = None
+
+
 @dataclass(frozen=True)
 class ProgramSettings:
     earning_rule: EarningRule = field(default_factory=EarningRule)
@@ -63,6 +97,7 @@ class ProgramSettings:
     negative_balance_policy: NegativeBalancePolicy = NegativeBalancePolicy.ALLOW_NEGATIVE
     reservation_minutes: int = 30  # a checkout reservation holds its promotions this long
     refund_returns_promotions: bool = True  # a full refund gives back uses and budget
+    referrals: ReferralSettings = field(default_factory=ReferralSettings)
     reward_cancel_hours: int = 24  # a member may cancel an unused reward this long
     clock_offset: timedelta = timedelta(0)
     updated_at: datetime | None = None
@@ -93,6 +128,7 @@ class SettingsChange:
     negative_balance_policy: NegativeBalancePolicy | None = None
     reservation_minutes: int | None = None
     refund_returns_promotions: bool | None = None
+    referrals: ReferralChange | None = None
     reward_cancel_hours: int | None = None
 
 
@@ -171,4 +207,43 @@ def apply_change(settings: ProgramSettings, change: SettingsChange) -> ProgramSe
     if change.reward_cancel_hours is not None:
         hours = _bounded("rewardCancelHours", change.reward_cancel_hours, 0, 24 * 365)
         new = replace(new, reward_cancel_hours=hours)
+    if change.referrals is not None:
+        new = replace(new, referrals=_referrals(new.referrals, change.referrals))
+    return new
+
+
+def _referrals(settings: ReferralSettings, change: ReferralChange) -> ReferralSettings:
+    """The referral settings with the change applied, each field checked. Whether the
+    welcome promotion exists is checked by the referrals domain (ProgramService's checks)."""
+    new = settings
+    if change.enabled is not None:
+        new = replace(new, enabled=change.enabled)
+    if change.referrer_points is not None:
+        points = _bounded("referrals.referrerPoints", change.referrer_points, 1, MAX_POINTS)
+        new = replace(new, referrer_points=points)
+    if change.monthly_cap is not None:
+        new = replace(
+            new, monthly_cap=_bounded("referrals.monthlyCap", change.monthly_cap, 1, 10_000)
+        )
+    if change.clear_welcome_promotion:
+        new = replace(new, welcome_promotion_id=None)
+    elif change.welcome_promotion_id is not None:
+        new = replace(new, welcome_promotion_id=change.welcome_promotion_id)
+    if change.welcome_validity_days is not None:
+        days = _bounded("referrals.welcomeValidityDays", change.welcome_validity_days, 1, 3660)
+        new = replace(new, welcome_validity_days=days)
+    if change.link_format is not None:
+        link = change.link_format
+        # The pattern admits no braces: {code} must be the only ones.
+        if (
+            len(link) > MAX_LINK
+            or link.count("{code}") != 1
+            or not _LINK.fullmatch(link.replace("{code}", "CODE"))
+        ):
+            raise InvalidInput(
+                "referrals.linkFormat",
+                f"An https URL of at most {MAX_LINK} characters with {{code}} once, e.g. "
+                "https://shop.example/r/{code}.",
+            )
+        new = replace(new, link_format=link)
     return new

@@ -3,7 +3,7 @@ production)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -22,10 +22,16 @@ MAX_CLOCK_STEP_SECONDS = 3660 * 86400
 MAX_CLOCK_OFFSET = timedelta(days=20 * 366)
 
 
+# A check another domain makes of a change before it is saved (the referrals domain: the
+# welcome promotion exists). Passed in by the composition root: this domain imports none.
+SettingsCheck = Callable[[SettingsChange], None]
+
+
 class ProgramService:
-    def __init__(self, config: Config, clock: Clock) -> None:
+    def __init__(self, config: Config, clock: Clock, checks: Sequence[SettingsCheck] = ()) -> None:
         self._config = config
         self._clock = clock
+        self._checks = tuple(checks)
 
     def now(self, settings: ProgramSettings) -> datetime:
         """The program's time: the clock, moved forward by the test clock outside production."""
@@ -48,6 +54,8 @@ class ProgramService:
 
     def update(self, actor: Principal, change: SettingsChange) -> ProgramSettings:
         actor.require(Permission.UPDATE_PROGRAM)
+        for check in self._checks:
+            check(change)
         return self._save(lambda settings: apply_change(settings, change))
 
     def advance_clock(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -13,8 +14,14 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 
-from api.program.model import EarningRule, NegativeBalancePolicy, ProgramSettings, Rounding
-from api.store.base import IntegerAttribute, Key, TableItem
+from api.program.model import (
+    EarningRule,
+    NegativeBalancePolicy,
+    ProgramSettings,
+    ReferralSettings,
+    Rounding,
+)
+from api.store.base import IntegerAttribute, JSONAttribute, Key, TableItem
 from api.store.reads import Snapshot
 
 SETTINGS_KEY: Key = ("PROGRAM", "SETTINGS")
@@ -31,6 +38,7 @@ class ProgramItem(TableItem, discriminator="program"):
     negative_balance = UnicodeAttribute()
     reservation_minutes = IntegerAttribute(default=30)
     refund_returns_promotions = BooleanAttribute(default=True)
+    referrals = JSONAttribute(null=True)  # absent: ReferralSettings' defaults
     reward_cancel_hours = IntegerAttribute(default=24)
     clock_offset_seconds = IntegerAttribute(default=0)
     updated_at = UTCDateTimeAttribute()
@@ -53,6 +61,7 @@ def settings_from_item(item: ProgramItem | None) -> ProgramSettings:
         negative_balance_policy=NegativeBalancePolicy(item.negative_balance),
         reservation_minutes=item.reservation_minutes,
         refund_returns_promotions=item.refund_returns_promotions,
+        referrals=ReferralSettings() if item.referrals is None else _referrals(item.referrals),
         reward_cancel_hours=item.reward_cancel_hours,
         clock_offset=timedelta(seconds=item.clock_offset_seconds),
         updated_at=item.updated_at,
@@ -74,6 +83,7 @@ def settings_to_item(settings: ProgramSettings, now: datetime) -> ProgramItem:
         negative_balance=settings.negative_balance_policy.value,
         reservation_minutes=settings.reservation_minutes,
         refund_returns_promotions=settings.refund_returns_promotions,
+        referrals=_referrals_json(settings.referrals),
         reward_cancel_hours=settings.reward_cancel_hours,
         clock_offset_seconds=int(settings.clock_offset.total_seconds()),
         updated_at=now,
@@ -81,6 +91,28 @@ def settings_to_item(settings: ProgramSettings, now: datetime) -> ProgramItem:
     if settings.version is not None:  # a first save: PynamoDB then expects no item yet
         item.version = settings.version
     return item
+
+
+def _referrals(data: dict[str, Any]) -> ReferralSettings:
+    return ReferralSettings(
+        enabled=data["enabled"],
+        referrer_points=data["referrer_points"],
+        monthly_cap=data["monthly_cap"],
+        welcome_promotion_id=data["welcome_promotion_id"],
+        welcome_validity_days=data["welcome_validity_days"],
+        link_format=data["link_format"],
+    )
+
+
+def _referrals_json(r: ReferralSettings) -> dict[str, Any]:
+    return {
+        "enabled": r.enabled,
+        "referrer_points": r.referrer_points,
+        "monthly_cap": r.monthly_cap,
+        "welcome_promotion_id": r.welcome_promotion_id,
+        "welcome_validity_days": r.welcome_validity_days,
+        "link_format": r.link_format,
+    }
 
 
 def settings(snapshot: Snapshot) -> ProgramSettings:

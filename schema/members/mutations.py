@@ -19,6 +19,7 @@ from schema.errors import (
     mutation,
 )
 from schema.members.types import Member
+from schema.referrals.types import Invitation, invitation_or_none
 
 T = TypeVar("T")
 
@@ -55,6 +56,14 @@ class EnrollMemberInput:
     phone: str | None = strawberry.field(default=None, description="E.164, e.g. +33612345678.")
     birthday: date | None = None
     consents: list[ConsentInput] | None = None
+    referral_code: str | None = strawberry.field(
+        default=None,
+        description=(
+            "A member's referral code (case-insensitive): the customer was referred. An "
+            "unknown code refuses the enrolment (REFERRAL_CODE_UNKNOWN); a referral that "
+            "cannot be accepted is recorded as refused and the enrolment goes ahead."
+        ),
+    )
 
     def to_domain(self) -> model.EnrollInput:
         return model.EnrollInput(
@@ -66,12 +75,16 @@ class EnrollMemberInput:
             phone=self.phone,
             birthday=self.birthday,
             consents=[c.to_domain() for c in self.consents or []],
+            referral_code=self.referral_code,
         )
 
 
 @strawberry.type
 class MemberEnrolled:
     member: Member
+    referral: Invitation | None = strawberry.field(
+        description="The referral they enrolled with (accepted or refused), if any."
+    )
 
 
 @strawberry.input(description="Omitted fields stay as they are; null clears an optional field.")
@@ -113,11 +126,17 @@ UpdateProfileResult = Annotated[
 
 @strawberry.type
 class MemberMutation:
-    @mutation("Shop backend: enrol a customer (idempotent on customerId).")
+    @mutation(
+        "Shop backend: enrol a customer (idempotent on customerId), with the referral code "
+        "they came with, if any."
+    )
     def enroll_member(self, info: Info, input: EnrollMemberInput) -> EnrollMemberResult:
         ctx = info.context
-        member = ctx.services.members.enroll(ctx.principal, input.to_domain())
-        return MemberEnrolled(member=Member.fresh(info, member))
+        enrolment = ctx.services.members.join(ctx.principal, input.to_domain())
+        return MemberEnrolled(
+            member=Member.fresh(info, enrolment.member),
+            referral=invitation_or_none(enrolment.referral),
+        )
 
     @mutation("Members: change their own profile, time zone and consents.")
     def update_my_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfileResult:

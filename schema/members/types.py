@@ -13,6 +13,7 @@ from api.members.view import MemberView
 from schema.context import Info
 from schema.points.types import Points
 from schema.promotions.types import PromotionOffer
+from schema.referrals.types import MemberReferral, ReferralConnection
 from schema.tiers.types import MemberTier
 
 strawberry.enum(Channel)
@@ -49,6 +50,23 @@ class Member:
         ctx = info.context
         offers = ctx.services.checkout.offers(ctx.principal, str(self.id))
         return [PromotionOffer.from_domain(o) for o in offers]
+
+    @strawberry.field(
+        description="Their referral code and link, totals, and the referral they joined with."
+    )
+    def referral(self, info: Info) -> MemberReferral:
+        ctx = info.context
+        return MemberReferral.from_domain(
+            ctx.services.referrals.overview(ctx.principal, str(self.id))
+        )
+
+    @strawberry.field(description="The referrals they made, newest first (a Relay connection).")
+    def referrals(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> ReferralConnection:
+        ctx = info.context
+        page = ctx.services.referrals.referrals(ctx.principal, str(self.id), first, after)
+        return ReferralConnection.from_page(page)
 
     @classmethod
     def fresh(cls, info: Info, member: model.Member) -> Member:

@@ -30,7 +30,10 @@ strawberry.enum(
     model.EntryKind,
     description=(
         "EARN: an order's points. REFUND: a refund's clawback. REDEEM: points spent. "
-        "ADJUST: an admin correction. EXPIRE: lots that reached their expiry."
+        "ADJUST: an admin correction. EXPIRE: lots that reached their expiry. TIER_BONUS: a "
+        "tier's entry bonus. PROMOTION: points a promotion gave an order. RETURN: points "
+        "paid with and given back. REFERRAL: a referrer's reward, once their referee's first "
+        "order outlived its return window."
     ),
 )
 DEFAULT_PAGE = 20

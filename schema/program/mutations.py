@@ -12,6 +12,7 @@ from schema.context import Info
 from schema.errors import ConcurrentUpdate, InvalidInput, TestClockDisabled, mutation
 from schema.program.queries import program_of
 from schema.program.types import MaintenanceRun, Program, TestClock
+from schema.referrals.types import ReferralJobRun
 
 
 @strawberry.input(description="Omitted fields stay as they are.")
@@ -22,6 +23,34 @@ class EarningRuleInput:
     max_points_per_order: int | None = strawberry.field(
         default=strawberry.UNSET, description="null removes the cap."
     )
+
+
+@strawberry.input(description="Omitted fields stay as they are.")
+class ReferralSettingsInput:
+    enabled: bool | None = None
+    referrer_points: int | None = None
+    monthly_cap: int | None = None
+    welcome_promotion_id: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A live CODE promotion; null: accepted referees get no welcome code.",
+    )
+    welcome_validity_days: int | None = None
+    link_format: str | None = strawberry.field(
+        default=None, description="An https URL with {code} once."
+    )
+
+    def to_domain(self) -> model.ReferralChange:
+        return model.ReferralChange(
+            enabled=self.enabled,
+            referrer_points=self.referrer_points,
+            monthly_cap=self.monthly_cap,
+            welcome_promotion_id=None
+            if self.welcome_promotion_id is strawberry.UNSET
+            else self.welcome_promotion_id,
+            clear_welcome_promotion=self.welcome_promotion_id is None,
+            welcome_validity_days=self.welcome_validity_days,
+            link_format=self.link_format,
+        )
 
 
 @strawberry.input(description="Omitted fields stay as they are.")
@@ -39,6 +68,7 @@ class UpdateProgramInput:
     refund_returns_promotions: bool | None = strawberry.field(
         default=None, description="Whether a full refund gives back promotion uses and budget."
     )
+    referrals: ReferralSettingsInput | None = None
     reward_cancel_hours: int | None = strawberry.field(
         default=None, description="How long a member may cancel an unused reward (0: never)."
     )
@@ -62,6 +92,7 @@ class UpdateProgramInput:
             negative_balance_policy=self.negative_balance_policy,
             reservation_minutes=self.reservation_minutes,
             refund_returns_promotions=self.refund_returns_promotions,
+            referrals=None if self.referrals is None else self.referrals.to_domain(),
             reward_cancel_hours=self.reward_cancel_hours,
         )
 
@@ -85,6 +116,7 @@ class TestClockAdvanced:
     __test__ = False
     test_clock: TestClock
     maintenance: MaintenanceRun
+    referrals: ReferralJobRun
 
 
 @strawberry.type
@@ -116,8 +148,9 @@ class ProgramMutation:
         return ProgramUpdated(program=program_of(info, settings))
 
     @mutation(
-        "Admin, outside production: move the program's time forward, then run the points "
-        "job, so pending lots activate and lots expire without waiting."
+        "Admin, outside production: move the program's time forward, then run the scheduled "
+        "jobs (points, expired reservations, referral rewards), so pending lots activate, "
+        "lots expire and due referrals are decided without waiting."
     )
     def advance_test_clock(
         self, info: Info, input: AdvanceTestClockInput
@@ -128,11 +161,13 @@ class ProgramMutation:
         )
         report = ctx.services.maintenance.run()
         ctx.services.reservations.expire_due()
+        referrals = ctx.services.referral_rewards.run()
         return TestClockAdvanced(
             test_clock=TestClock(
                 now=report.now, offset_seconds=int(settings.clock_offset.total_seconds())
             ),
             maintenance=MaintenanceRun.from_domain(report),
+            referrals=ReferralJobRun.from_domain(referrals),
         )
 
     @mutation(

@@ -32,6 +32,33 @@ class EarningRule:
     max_points_per_order: int | None
 
 
+@strawberry.type(description="Referrals: what a referral earns and how often.")
+class ReferralSettings:
+    enabled: bool
+    referrer_points: int = strawberry.field(
+        description="Earned once the referee's first order outlives its return window."
+    )
+    monthly_cap: int = strawberry.field(
+        description="Accepted referrals per referrer per calendar month (UTC)."
+    )
+    welcome_promotion_id: str | None = strawberry.field(
+        description="A CODE promotion: each accepted referee gets a code of it."
+    )
+    welcome_validity_days: int
+    link_format: str = strawberry.field(description="e.g. https://shop.example/r/{code}")
+
+    @classmethod
+    def from_domain(cls, r: model.ReferralSettings) -> ReferralSettings:
+        return cls(
+            enabled=r.enabled,
+            referrer_points=r.referrer_points,
+            monthly_cap=r.monthly_cap,
+            welcome_promotion_id=r.welcome_promotion_id,
+            welcome_validity_days=r.welcome_validity_days,
+            link_format=r.link_format,
+        )
+
+
 @strawberry.type(description="Outside production: the program's time, ahead of the real clock.")
 class TestClock:
     __test__ = False
@@ -56,6 +83,7 @@ class Program:
     refund_returns_promotions: bool = strawberry.field(
         description="Whether a full refund gives back promotion uses and budget."
     )
+    referrals: ReferralSettings
     reward_cancel_hours: int = strawberry.field(
         description="How long a member may cancel an unused reward (0: never)."
     )
@@ -78,6 +106,7 @@ class Program:
             negative_balance_policy=settings.negative_balance_policy,
             reservation_minutes=settings.reservation_minutes,
             refund_returns_promotions=settings.refund_returns_promotions,
+            referrals=ReferralSettings.from_domain(settings.referrals),
             reward_cancel_hours=settings.reward_cancel_hours,
             updated_at=settings.updated_at,
             test_clock=TestClock(now=now, offset_seconds=int(settings.clock_offset.total_seconds()))

@@ -9,6 +9,7 @@ import pytest
 from api.clock import ManualClock
 from api.ids import member_id_for
 from api.program.model import SettingsChange
+from api.referrals.codes import candidate
 from api.services import Services
 from api.tiers.store import read_config
 from schema.schema import build_schema
@@ -22,6 +23,7 @@ from tests.graphql.conftest import (
 from tests.support import ADMIN as ADMIN_PRINCIPAL
 from tests.support import enroll, ledger_entries, order, stored_member
 
+CODE_1 = candidate(member_id_for("cust-1"), 0)  # cust-1's referral code
 ROLES = {"anonymous": ANONYMOUS, "member": MEMBER, "service": SERVICE, "admin": ADMIN}
 _NOT_ADMIN = {"member": "FORBIDDEN", "service": "FORBIDDEN"}
 OK = "ok"
@@ -58,6 +60,27 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         'locale: "en"}) { __typename } }',
         {},
         {"member": "FORBIDDEN", "service": OK, "admin": "FORBIDDEN"},
+    ),
+    "enrollMember (with a referral code)": (
+        'mutation { enrollMember(input: {customerId: "cust-3", timeZone: "UTC", '
+        f'locale: "en", referralCode: "{CODE_1}"}}) {{ __typename }} }}',
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": "FORBIDDEN"},
+    ),
+    "me (referral card and referrals)": (
+        "{ me { referral { code summary { pending } } referrals { edges { cursor } } } }",
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "member (someone else's referral card and referrals)": (
+        '{ member(customerId: "cust-2") { referral { code } referrals { edges { cursor } } } }',
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": OK},
+    ),
+    "referralCode": (
+        f'{{ referralCode(code: "{CODE_1}") {{ referrerName }} }}',
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": OK},
     ),
     "updateMyProfile": (
         'mutation { updateMyProfile(input: {name: "New"}) { __typename } }',
@@ -110,6 +133,12 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
     ),
     "updateProgram": (
         "mutation { updateProgram(input: {returnWindowDays: 3}) { __typename } }",
+        {},
+        {"member": "FORBIDDEN", "service": "FORBIDDEN", "admin": OK},
+    ),
+    "updateProgram (referrals)": (
+        "mutation { updateProgram(input: {referrals: {enabled: true, monthlyCap: 5}}) "
+        "{ __typename } }",
         {},
         {"member": "FORBIDDEN", "service": "FORBIDDEN", "admin": OK},
     ),
@@ -338,6 +367,7 @@ def _snapshot(services: Services) -> Any:
         services.program.load(),
         read_config(),
         services.member_views.view(ADMIN_PRINCIPAL, member_id_for("cust-3"), None),
+        [services.referrals.overview(ADMIN_PRINCIPAL, m) for m in members],
     )
 
 

@@ -19,11 +19,15 @@ from packaging.requirements import Requirement
 from api.clock import ManualClock
 from api.config import Config, Stage
 from api.ids import member_id_for
+from api.members.model import EnrollInput
 from api.points.model import AdjustInput
+from api.points.store import order_key
+from api.program.model import ReferralChange, SettingsChange
 from api.promotions.model import CartInput
 from api.services import build_services
+from api.store import reads
 from api.store.base import DUE_INDEX, TableItem
-from api.stream import SeenItem
+from api.stream import Change, SeenItem
 from api.tiers.store import TierCountItem
 from infra.build import runtime_python
 from local.stream import TableStream, stream_event
@@ -123,7 +127,8 @@ def test_functions_and_stages(templates: dict[str, Template]) -> None:
         job = resources["PointsMaintenanceLambdaFunction"]["Properties"]
         stream = resources["StreamLambdaFunction"]["Properties"]
         expiry = resources["ReservationExpiryLambdaFunction"]["Properties"]
-        for function in (graphql, job, stream, expiry):
+        referrals = resources["ReferralRewardsLambdaFunction"]["Properties"]
+        for function in (graphql, job, stream, expiry, referrals):
             assert function["Runtime"] == "python3.13"
             assert function["Architectures"] == ["arm64"]
             assert function["Environment"]["Variables"]["STAGE"] == stage
@@ -134,15 +139,18 @@ def test_functions_and_stages(templates: dict[str, Template]) -> None:
         assert stream["Handler"] == "handlers/stream.handler"
         assert (expiry["MemorySize"], expiry["Timeout"]) == (512, 120)
         assert expiry["Handler"] == "handlers/reservations.handler"
+        assert (referrals["MemorySize"], referrals["Timeout"]) == (512, 300)
+        assert referrals["Handler"] == "handlers/referrals.handler"
         assert ("SnapStart" in graphql) is (stage == "prod")
         retention = {"dev": 30, "prod": 90}[stage]
         groups = ("GraphqlLogGroup", "PointsMaintenanceLogGroup", "StreamLogGroup")
-        for group in (*groups, "ReservationExpiryLogGroup"):
+        for group in (*groups, "ReservationExpiryLogGroup", "ReferralRewardsLogGroup"):
             assert resources[group]["Properties"]["RetentionInDays"] == retention
         rules = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
         assert {r["Properties"]["ScheduleExpression"] for r in rules} == {
             "cron(15 3 * * ? *)",
             "rate(5 minutes)",
+            "rate(1 hour)",
         }
         routes = {
             r["Properties"]["RouteKey"]: r["Properties"]
@@ -258,6 +266,8 @@ def test_the_stream_filter_admits_every_record_a_reaction_acts_on(
         "promotion_code",
         "promotion_code_page",
         "promotion_code_batch",  # DONE: the five codes fit in one chunk
+        "referral",  # a referee's first order: due for the job
+        "referral_listing",
         "reward_pool_code",
         "reward_pool_marker",
         "reward_stock",
@@ -266,6 +276,7 @@ def test_the_stream_filter_admits_every_record_a_reaction_acts_on(
     assert {(r["eventName"], item_type(r)) for r in acted_on} == {
         ("INSERT", "member"),
         ("INSERT", "tier_change"),
+        ("INSERT", "order"),  # whether its member was referred: their first order?
         ("INSERT", "promotion_code_batch"),
         ("INSERT", "reward_upload"),
     }
@@ -577,9 +588,38 @@ def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
         assert tier["tier"]["code"] == "GOLD"
         assert [e["node"]["toCode"] for e in tier["history"]["edges"]] == ["GOLD", "SILVER"]
         _exercise_promotions(invoke)
+        _exercise_referrals(invoke)
         _exercise_rewards(invoke)
         invoke("mutation { advanceTestClock(input: {days: 400}) { __typename } }", None, ADMIN)
     return used
+
+
+def _exercise_referrals(invoke: Any) -> None:
+    """Referrals on (the welcome promotion is _exercise_promotions'), a code checked, a
+    customer enrolled with it (and again), their first order, both cards and lists."""
+    settings = {"referrals": {"enabled": True, "welcomePromotionId": "welcome"}}
+    updated = invoke(
+        "mutation($input: UpdateProgramInput!) { updateProgram(input: $input) { __typename } }",
+        {"input": settings},
+        ADMIN,
+    )
+    assert updated.data["updateProgram"] == {"__typename": "ProgramUpdated"}, updated.raw
+    code = invoke("{ me { referral { code } } }").data["me"]["referral"]["code"]
+    checked = invoke(f'{{ referralCode(code: "{code}") {{ enabled }} }}', None, SERVICE)
+    assert checked.data["referralCode"] == {"enabled": True}
+    for _ in range(2):
+        enrolled = invoke(ENROLL, enroll_input("cust-ref", referralCode=code), SERVICE)
+        assert enrolled.data["enrollMember"]["__typename"] == "MemberEnrolled", enrolled.raw
+    invoke(RECORD_ORDER, order_input("o-ref", "30", customer_id="cust-ref"), SERVICE)
+    invoke(
+        '{ member(customerId: "cust-ref") { referral { invitation { status } } } }', None, SERVICE
+    )
+    page = invoke("{ me { referrals(first: 1) { pageInfo { endCursor } } } }")
+    cursor = page.data["me"]["referrals"]["pageInfo"]["endCursor"]
+    listed = invoke(
+        "query($a: String) { me { referrals(after: $a) { edges { cursor } } } }", {"a": cursor}
+    )
+    assert listed.data["me"]["referrals"] == {"edges": []}
 
 
 def _exercise_job(stage: str, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str]]:
@@ -621,6 +661,30 @@ def _exercise_expiry(stage: str, monkeypatch: pytest.MonkeyPatch) -> set[tuple[s
     with iam_actions() as used:
         assert job.handler({}, _Context()) == {"released": 1 if stage == "dev" else 2}
         assert job.handler({}, _Context()) == {"released": 0}
+    return used
+
+
+def _exercise_referral_rewards(stage: str, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str]]:
+    """handlers/referrals.py from its entry point: a referral whose referee's first order,
+    placed two years ago, was made due by the stream, rewarded (with the API's, which the
+    stream made due too); a second run finds nothing."""
+    monkeypatch.setenv("STAGE", stage)
+    monkeypatch.setenv("TABLE_NAME", "loyalty-test")
+    job = importlib.reload(importlib.import_module("handlers.referrals"))
+    config = Config(stage=Stage(stage), table_name="loyalty-test")
+    then = build_services(config, ManualClock(START - 2 * YEAR))
+    then.program.update(ADMIN_PRINCIPAL, SettingsChange(referrals=ReferralChange(enabled=True)))
+    enroll(then, "cust-referrer")
+    code = then.referrals.overview(ADMIN_PRINCIPAL, member_id_for("cust-referrer")).code
+    then.members.join(
+        SERVICE_PRINCIPAL, EnrollInput("cust-referee", "UTC", "en", referral_code=code)
+    )
+    placed = then.program.now(then.program.load())
+    order(then, "o-referee", "20", customer_id="cust-referee", placed_at=placed)
+    then.reactions.dispatch(Change("e-1", None, reads.get(order_key("o-referee"), TableItem)))
+    with iam_actions() as used:
+        assert job.handler({}, _Context())["rewarded"] == 2
+        assert job.handler({}, _Context())["rewarded"] == 0
     return used
 
 
@@ -667,11 +731,14 @@ def test_each_role_grants_exactly_what_its_function_uses(
     assert _granted(template, "StreamRole") == used | STREAM_READING
     expiry = _exercise_expiry(stage, monkeypatch)
     assert _granted(template, "ReservationExpiryRole") == expiry
+    rewards = _exercise_referral_rewards(stage, monkeypatch)
+    assert _granted(template, "ReferralRewardsRole") == rewards
     functions = {
         "GraphqlRole": "graphql",
         "MaintenanceRole": "pointsMaintenance",
         "StreamRole": "stream",
         "ReservationExpiryRole": "reservationExpiry",
+        "ReferralRewardsRole": "referralRewards",
     }
     for role, function in functions.items():
         [logs] = [s for s in _statements(template, role) if s["Sid"] == "Logs"]

@@ -1,0 +1,1 @@
+"""Referrals: the referral card and list on Member, a code check before enrolment."""
