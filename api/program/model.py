@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from api.errors import InvalidInput
 from api.money import ISO_CURRENCIES, Money
@@ -55,8 +56,9 @@ class EarningRule:
         return points
 
 
-# The link members share: https, printable ASCII without spaces or braces ({code} aside).
-_LINK = re.compile(r"https://[!-z|~]+")
+# The link members share: https, a fixed host, and only characters a URL may carry as they
+# are (RFC 3986: no quotes, angle brackets, backslashes or braces; {code} aside).
+_LINK = re.compile(r"https://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 MAX_LINK = 500
 
 
@@ -130,6 +132,21 @@ class SettingsChange:
     refund_returns_promotions: bool | None = None
     referrals: ReferralChange | None = None
     reward_cancel_hours: int | None = None
+
+
+def _fixed_host(link: str) -> bool:
+    """The code only after the host (in the path or query), and no credentials."""
+    try:
+        parts = urlsplit(link.replace("{code}", "CODE"))
+        _ = parts.port  # ValueError when out of range
+    except ValueError:
+        return False
+    return (
+        bool(parts.hostname)
+        and parts.username is None
+        and "CODE" not in parts.netloc
+        and "'" not in link
+    )
 
 
 def _bounded(field_name: str, value: int, low: int, high: int) -> int:
@@ -239,6 +256,7 @@ def _referrals(settings: ReferralSettings, change: ReferralChange) -> ReferralSe
             len(link) > MAX_LINK
             or link.count("{code}") != 1
             or not _LINK.fullmatch(link.replace("{code}", "CODE"))
+            or not _fixed_host(link)
         ):
             raise InvalidInput(
                 "referrals.linkFormat",

@@ -67,7 +67,10 @@ def _email(value: str | None) -> str | None:
     if value is None:
         return None
     local, _, domain = value.lower().partition("@")
-    return f"{local.split('+')[0]}@{domain}"
+    name, plus, _ = local.partition("+")
+    if plus and name:  # a +tag; a leading + is part of the name
+        local = name
+    return f"{local}@{domain}"
 
 
 def _digits(value: str | None) -> str | None:

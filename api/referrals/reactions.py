@@ -5,7 +5,8 @@ Only new orders pass the stream's filter; an order of a member without a PENDING
 costs one GetItem and nothing more. The change is written under the referral's version
 and only if it is still to be made, so a redelivered record changes nothing. "First" is
 by placedAt: an earlier order delivered later (stream records of different items have no
-order) takes its place while the referral is still pending.
+order) takes its place while the referral is still pending. Orders dated before the referral
+(imported history) and orders of nothing (a free sample, a 100%-off cart) do not count.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from api.stream import Change, Reaction
 
 
 def _takes(referral: Referral | None, order: Order) -> bool:
+    """Whether the order is the referee's first as a referred customer: placed after the
+    referral (an imported older order shows a customer already) and for something."""
     if referral is None or referral.status is not ReferralStatus.PENDING:
+        return False
+    if order.placed_at < referral.created_at or order.total.amount <= 0:
         return False
     if referral.first_order_id is None or referral.first_order_at is None:
         return True

@@ -16,7 +16,9 @@ from datetime import datetime
 
 from api.auth import SYSTEM
 from api.clock import Clock
+from api.errors import ConcurrentUpdate
 from api.idempotency import Plan, versioned_write
+from api.members import store as members
 from api.observability import count, logger
 from api.points import ledger
 from api.points.lots import Lot, LotStatus, credit
@@ -24,6 +26,7 @@ from api.points.model import Entry, EntryKind
 from api.points.store import entry_to_item, load_order, order_key
 from api.program.service import ProgramService
 from api.referrals import store
+from api.referrals.joining import same_person
 from api.referrals.model import JobReport, Referral, ReferralStatus, Refusal
 from api.store.base import Key, TableItem
 from api.store.reads import Snapshot
@@ -58,7 +61,11 @@ class RewardJob:
             for key in due:
                 if should_stop():
                     break
-                report = _sum(report, self._decide(key.key))
+                try:
+                    report = _sum(report, self._decide(key.key))
+                except ConcurrentUpdate:  # still due: the next run decides it
+                    logger.warning("Referral left for the next run", extra={"key": key.key})
+                    count("ReferralsDeferred")
         count("ReferralsRewarded", report.rewarded)
         count("ReferralPointsEarned", report.points)
         count("ReferralsRefused", report.refused)
@@ -72,7 +79,8 @@ class RewardJob:
         if first is None or first.first_order_id is None:
             return JobReport(due=1)
         order_id, referrer_id = first.first_order_id, first.referrer_id
-        keys = [key, order_key(order_id), *ledger.reads(referrer_id)]
+        referee_key = members.member_key(referee_id)
+        keys = [key, order_key(order_id), referee_key, *ledger.reads(referrer_id)]
 
         def decide(snapshot: Snapshot) -> Plan[JobReport]:
             referral = store.referral(snapshot, referee_id)
@@ -95,17 +103,21 @@ class RewardJob:
                 later = replace(referral, due_at=window_ends, updated_at=now)
                 return Plan(JobReport(due=1, postponed=1), changed=store.referral_items(later))
             if order.refunded.amount > 0:
-                return _refuse(referral, now)
+                return _refuse(referral, now, Refusal.FIRST_ORDER_REFUNDED)
+            referee = members.load(snapshot, referee_id)
+            # Contact details added after enrolment may show the referrer's own.
+            if referee is not None and same_person(state.member, referee):
+                return _refuse(referral, now, Refusal.SELF_REFERRAL)
             return _reward(state, referral, now)
 
         return versioned_write(self._clock, keys, decide)
 
 
-def _refuse(referral: Referral, now: datetime) -> Plan[JobReport]:
+def _refuse(referral: Referral, now: datetime, reason: Refusal) -> Plan[JobReport]:
     done = replace(
         referral,
         status=ReferralStatus.REFUSED,
-        reason=Refusal.FIRST_ORDER_REFUNDED,
+        reason=reason,
         points=0,
         decided_at=now,
         updated_at=now,
@@ -141,7 +153,6 @@ def _reward(state: ledger.State, referral: Referral, now: datetime) -> Plan[JobR
         balance_after=points.balance,
         created_at=now,
         actor=SYSTEM.actor,
-        reference=referral.referee_id,
         reason=f"Referral: {referral.referee_name or 'a new customer'}",
         lot=lot,
     )

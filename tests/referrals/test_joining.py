@@ -148,10 +148,13 @@ def test_referring_oneself_by_email_or_phone_is_refused(
     assert joined.referral is not None
     assert joined.referral.reason is Refusal.SELF_REFERRAL
     assert joined.referral.welcome_code is None
-    # Another person is welcome.
+    # Another person is welcome, a leading + being part of a name, not a tag.
     other = join(shop, "carol", code_of(shop, "alice"), email="carol@example.com")
     assert other.referral is not None
     assert other.referral.status is ReferralStatus.PENDING
+    plus = join(shop, "dan", code_of(shop, "alice"), email="+dan@example.com")
+    assert plus.referral is not None
+    assert plus.referral.status is ReferralStatus.PENDING
 
 
 def test_a_referrer_gets_so_many_a_month(shop: Services, clock: ManualClock) -> None:
@@ -306,6 +309,14 @@ def test_names_are_masked() -> None:
         (ReferralChange(link_format="https://shop.example/{code}/{code}"), "referrals.linkFormat"),
         (ReferralChange(link_format="https://shop.example/{id}/{code}"), "referrals.linkFormat"),
         (ReferralChange(link_format="https://shop example/{code}"), "referrals.linkFormat"),
+        (ReferralChange(link_format='https://s.example/"><b>/{code}'), "referrals.linkFormat"),
+        (
+            ReferralChange(link_format="https://evil.example@s.example/{code}"),
+            "referrals.linkFormat",
+        ),
+        (ReferralChange(link_format="https://{code}.evil.example/"), "referrals.linkFormat"),
+        (ReferralChange(link_format="https://s.example/\\{code}"), "referrals.linkFormat"),
+        (ReferralChange(link_format="https://s.example:99999/{code}"), "referrals.linkFormat"),
     ],
 )
 def test_referral_settings_are_checked(

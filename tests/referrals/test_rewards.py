@@ -13,6 +13,7 @@ import pytest
 
 from api.clock import ManualClock
 from api.ids import member_id_for
+from api.members.model import EnrollInput, ProfileChange
 from api.points.lots import LotStatus
 from api.points.model import EntryKind, RefundInput
 from api.program.model import ReferralChange, SettingsChange
@@ -28,6 +29,7 @@ from tests.support import (
     assert_ledger_consistent,
     enroll,
     ledger_entries,
+    member,
     order,
     stored_member,
 )
@@ -107,6 +109,40 @@ def test_a_first_order_kept_through_its_window_rewards_the_referrer(
     # Again: nothing is due, nothing changes.
     assert shop.referral_rewards.run() == JobReport()
     assert stored_member(ALICE) == alice
+
+
+def test_older_and_empty_orders_are_not_a_first_order(
+    shop: Services, clock: ManualClock, stream: TableStream
+) -> None:
+    referred(shop)
+    # Imported history from before the referral shows a customer already; an order of
+    # nothing (a free sample, a 100%-off cart) is not one either.
+    order(shop, "o-old", "40.00", customer_id="bob", placed_at=clock.now() - timedelta(days=60))
+    order(shop, "o-free", "0.00", customer_id="bob")
+    deliver(shop, stream)
+    assert bobs(shop).first_order_id is None
+    assert shop.referral_rewards.run() == JobReport()
+    order(shop, "o-1", "40.00", customer_id="bob")
+    deliver(shop, stream)
+    assert bobs(shop).first_order_id == "o-1"
+
+
+def test_contact_details_added_later_can_show_a_self_referral(
+    shop: Services, clock: ManualClock, stream: TableStream
+) -> None:
+    shop.members.enroll(
+        SERVICE, EnrollInput("alice", "UTC", "en", email="alice@example.com", name="Alice")
+    )
+    joined = join(shop, "bob", code_of(shop, "alice"), name="Bob Smith")
+    assert joined.referral is not None
+    assert joined.referral.status is ReferralStatus.PENDING
+    shop.members.update_profile(member("bob"), ProfileChange(email="Alice+again@Example.com"))
+    order(shop, "o-1", "40.00", customer_id="bob")
+    deliver(shop, stream)
+    clock.advance(WINDOW)
+    assert shop.referral_rewards.run() == JobReport(due=1, refused=1)
+    assert (bobs(shop).status, bobs(shop).reason) == (ReferralStatus.REFUSED, Refusal.SELF_REFERRAL)
+    assert [e for e in ledger_entries(ALICE) if e.kind is EntryKind.REFERRAL] == []
 
 
 def test_a_refunded_first_order_refuses_the_referral(
