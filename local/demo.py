@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from api.auth import Principal, Role
+from api.clock import ManualClock
 from api.ids import member_id_for
 from api.members.model import Channel, ConsentInput, EnrollInput
 from api.points.model import AdjustInput, OrderInput, RedeemInput, RefundInput
@@ -30,7 +31,7 @@ from api.promotions.model import (
 )
 from api.rewards.model import MemberLimit, Period, RewardInput, RewardType
 from api.rewards.model import RedeemInput as RedeemRewardInput
-from api.services import Services
+from api.services import Services, build_services
 from api.store import reads
 from api.store.base import TableItem
 from api.stream import Change
@@ -277,13 +278,16 @@ def seed_referrals(services: Services, anchor: datetime) -> None:
         ),
     )
     carol = services.referrals.overview(_ADMIN, member_id_for("demo-carol")).code
+    # The friends joined 25 days before the seed, so their orders since count as first
+    # orders (an order dated before a referral is a customer's history, which does not).
+    joined = build_services(services.config, ManualClock(anchor - timedelta(days=25)))
     friends = [
         ("demo-erin", "Erin Walsh", "erin@example.com", "demo-5001", "45.00", 20),
         ("demo-frank", "Frank Moreau", "frank@example.com", "demo-6001", "62.00", 3),
         ("demo-grace", "Grace Kim", "grace@example.com", "demo-7001", "30.00", 16),
     ]
     for customer_id, name, email, order_id, amount, days_ago in friends:
-        services.members.join(
+        joined.members.join(
             _SERVICE,
             EnrollInput(
                 customer_id=customer_id,
