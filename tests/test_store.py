@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from api.feedback.reviews_model import Decision, ReviewInput
 from api.points.model import AdjustInput, RefundInput
 from api.program.model import SettingsChange
 from api.program.store import SETTINGS_KEY
@@ -75,6 +76,9 @@ def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> No
     for name in ("voucher", "tote"):
         services.redemptions.redeem(member("cust-1"), RedeemInput(name, name))
     services.reward_pools.upload(ADMIN, "gift", ["GIFT-0001"], "u-1")
+    for sku in ("sku-1", "sku-2"):  # a review approved (rating, listed copies), one pending
+        submitted = services.reviews.submit(member("cust-1"), ReviewInput(sku, 4, "T", "B"), sku)
+    services.reviews.moderate(ADMIN, submitted.id, Decision.APPROVE, None)
     for i, raw in enumerate(TableItem._get_connection().scan()["Items"]):
         services.reactions.dispatch(Change(f"e-{i}", None, reads.load(raw)))  # counts, markers
     services.redemptions.redeem(member("cust-1"), RedeemInput("gift", "gift"))
