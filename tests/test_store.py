@@ -29,7 +29,9 @@ from tests.support import ADMIN, SERVICE, enroll, member, order, redeem
 
 
 def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> None:
-    services.program.update(ADMIN, SettingsChange(max_points_per_order=1000))
+    services.program.update(
+        ADMIN, SettingsChange(max_points_per_order=1000, review_reward_points=5)
+    )
     services.tiers.update(
         ADMIN,
         ConfigInput(

@@ -9,6 +9,13 @@ Rules:
   admin approves it again).
 - Moderation never reads the rating: a rejection or a removal names a policy reason.
   An admin cannot moderate a review whose member id is their own subject.
+- Review rewards (program setting reviewRewardPoints, 0: off): the first approval of a
+  member's review of a product credits that many points (a REVIEW entry and lot) in the
+  approval's transaction, once per member per product ever (a marker item), whatever the
+  rating; the review is `incentivized`. Rejecting an incentivized review (a removal for its
+  content) takes the points back (a REVIEW_CLAWBACK entry: any unexpired lots, earliest
+  expiry first; debt or shortfall by the negative-balance policy). A member deleting their
+  own review keeps the reward, and cannot earn another for that product.
 - The product's rating moves only when a review enters or leaves APPROVED, by ADD in the
   same transaction, under the review's version: exact under concurrency.
 """
@@ -46,7 +53,12 @@ from api.feedback.reviews_model import (
 from api.idempotency import Keyed, Plan, fingerprint, keyed_write, versioned_write
 from api.members import store as members
 from api.members.view import page_size
+from api.points import ledger
+from api.points.lots import Lot, LotStatus, claw_back, credit
+from api.points.model import Entry, EntryKind
+from api.points.store import entry_to_item
 from api.program import store as program
+from api.program.model import NegativeBalancePolicy
 from api.program.service import ProgramService
 from api.store import reads
 from api.store.base import RecordItem, TableItem
@@ -320,17 +332,92 @@ class ReviewService:
                 approved_at=now if target is ReviewStatus.APPROVED else None,
                 reject_reason=reason,
             )
+            marker = snapshot.get(mkey, store.RewardMarkerItem)
+            points = program.settings(snapshot).review_reward_points
+            new: list[TableItem] = []
+            changed: list[TableItem] = []
+            if target is ReviewStatus.APPROVED and marker is None and points > 0:
+                decided = replace(decided, incentivized=True)
+                new, changed = self._reward(snapshot, actor, decided, points)
+            elif (
+                target is ReviewStatus.REJECTED
+                and current.incentivized
+                and marker is not None
+                and marker.clawed_seq is None
+            ):
+                new, changed = self._claw_back(snapshot, actor, decided, marker)
             moved, added = _moves(current, decided)
             gone = set(store.listed_keys(current))
             return Plan(
                 replace(decided, version=(current.version or 0) + 1),
-                changed=[store.review_to_item(decided)],
-                new=[i for i in moved if i.key not in gone],
+                changed=[store.review_to_item(decided), *changed],
+                new=[*(i for i in moved if i.key not in gone), *new],
                 deleted=[i for i in moved if i.key in gone],
                 added=added,
             )
 
-        return versioned_write(self._clock, [rkey, program.SETTINGS_KEY], decide)
+        mkey = store.reward_key(member_id, sku)
+        return versioned_write(self._clock, [rkey, mkey, *ledger.reads(member_id)], decide)
+
+    def _reward(
+        self, snapshot: Snapshot, actor: Principal, review: Review, points: int
+    ) -> tuple[list[TableItem], list[TableItem]]:
+        """A REVIEW entry and lot, and the marker: never reads the rating."""
+        state = ledger.state(snapshot, review.member_id, self._program)
+        seq, now, validity = state.member.next_seq, state.now, state.settings.lot_validity
+        lot = Lot(
+            id=f"{review.member_id}-{seq}",
+            points=points,
+            remaining=points,
+            activates_at=now,
+            expires_at=None if validity is None else now + validity,
+            status=LotStatus.ACTIVE,
+        )
+        after = credit(state.member.points, lot)
+        entry = Entry(
+            member_id=review.member_id,
+            seq=seq,
+            kind=EntryKind.REVIEW,
+            points=points,
+            balance_after=after.balance,
+            created_at=now,
+            actor=actor.actor,
+            reference=review.sku,
+            reason="Review reward",
+            lot=lot,
+        )
+        marker = store.RewardMarkerItem(
+            *store.reward_key(review.member_id, review.sku), points=points, seq=seq
+        )
+        return [entry_to_item(entry), marker], [ledger.member_item(state, after, [entry])]
+
+    def _claw_back(
+        self,
+        snapshot: Snapshot,
+        actor: Principal,
+        review: Review,
+        marker: store.RewardMarkerItem,
+    ) -> tuple[list[TableItem], list[TableItem]]:
+        """A REVIEW_CLAWBACK entry of the reward's points; the marker remembers it."""
+        state = ledger.state(snapshot, review.member_id, self._program)
+        seq, now = state.member.next_seq, state.now
+        allow = state.settings.negative_balance_policy is NegativeBalancePolicy.ALLOW_NEGATIVE
+        taken = claw_back(state.member.points, marker.points, now, "", allow_negative=allow)
+        entry = Entry(
+            member_id=review.member_id,
+            seq=seq,
+            kind=EntryKind.REVIEW_CLAWBACK,
+            points=-taken.debited,
+            balance_after=taken.state.balance,
+            created_at=now,
+            actor=actor.actor,
+            reference=review.sku,
+            reason=f"Review removed: {review.reject_reason}",
+            funding=tuple(taken.funding),
+            shortfall=taken.shortfall,
+        )
+        marker.clawed_seq = seq
+        return [entry_to_item(entry)], [marker, ledger.member_item(state, taken.state, [entry])]
 
     # --- reads ----------------------------------------------------------------------------
 

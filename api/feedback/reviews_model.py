@@ -58,6 +58,7 @@ class Review:
     submitted_at: datetime  # when it last entered moderation: its place in the queue
     approved_at: datetime | None = None
     reject_reason: RejectReason | None = None
+    incentivized: bool = False  # its approval earned the member a review reward
     version: int | None = None
 
     @property

@@ -9,6 +9,7 @@
 | listed (queue)  | REVIEWS#PENDING          | P#<submitted at>#<sku>#<member id>   | pending
 | my review       | MREVIEWS#<member id>     | P#<sku>                              | "my reviews"
 | daily count     | MREVIEWS#<member id>     | DAY#<UTC date>                       | submissions
+| reward marker   | MREVIEWS#<member id>     | REWARD#<sku>                         | rewarded once
 
 The rating item changes only with ADD, in the same transaction as the review's move into or
 out of APPROVED (under the review's version), so it is exact under any concurrency and
@@ -54,6 +55,10 @@ def mine_key(member_id: str, sku: str) -> Key:
     return (mine_pk(member_id), f"{MINE}{sku}")
 
 
+def reward_key(member_id: str, sku: str) -> Key:
+    return (mine_pk(member_id), f"REWARD#{sku}")
+
+
 def daily_key(member_id: str, day: str) -> Key:
     return (mine_pk(member_id), f"DAY#{day}")
 
@@ -85,6 +90,15 @@ class MineItem(TableItem, discriminator="review_mine"):
     sku = UnicodeAttribute()
 
 
+class RewardMarkerItem(TableItem, discriminator="review_reward"):
+    """A member was rewarded for reviewing this product: never again, even after a delete."""
+
+    points = IntegerAttribute()
+    seq = IntegerAttribute()  # the REVIEW entry
+    clawed_seq = IntegerAttribute(null=True)  # the REVIEW_CLAWBACK entry, once taken back
+    version = VersionAttribute()
+
+
 class DailyItem(TableItem, discriminator="review_daily"):
     submitted = IntegerAttribute(default=0)
     created_at = UTCDateTimeAttribute(null=True)
@@ -112,6 +126,7 @@ def to_json(r: Review) -> dict[str, Any]:
         "submitted_at": r.submitted_at.isoformat(),
         "approved_at": _iso(r.approved_at),
         "reject_reason": None if r.reject_reason is None else r.reject_reason.value,
+        "incentivized": r.incentivized,
     }
 
 
@@ -130,6 +145,7 @@ def from_json(d: dict[str, Any], version: int | None = None) -> Review:
         submitted_at=_when(d["submitted_at"]) or created,
         approved_at=_when(d["approved_at"]),
         reject_reason=None if d["reject_reason"] is None else RejectReason(d["reject_reason"]),
+        incentivized=d.get("incentivized", False),
         version=version,
     )
 

@@ -101,6 +101,7 @@ class ProgramSettings:
     refund_returns_promotions: bool = True  # a full refund gives back uses and budget
     referrals: ReferralSettings = field(default_factory=ReferralSettings)
     reward_cancel_hours: int = 24  # a member may cancel an unused reward this long
+    review_reward_points: int = 0  # for a member's first approved review of a product; 0: off
     clock_offset: timedelta = timedelta(0)
     updated_at: datetime | None = None
     version: int | None = None  # None: never saved, the defaults apply
@@ -132,6 +133,7 @@ class SettingsChange:
     refund_returns_promotions: bool | None = None
     referrals: ReferralChange | None = None
     reward_cancel_hours: int | None = None
+    review_reward_points: int | None = None
 
 
 def _fixed_host(link: str) -> bool:
@@ -224,6 +226,9 @@ def apply_change(settings: ProgramSettings, change: SettingsChange) -> ProgramSe
     if change.reward_cancel_hours is not None:
         hours = _bounded("rewardCancelHours", change.reward_cancel_hours, 0, 24 * 365)
         new = replace(new, reward_cancel_hours=hours)
+    if change.review_reward_points is not None:
+        points = _bounded("reviewRewardPoints", change.review_reward_points, 0, 100_000)
+        new = replace(new, review_reward_points=points)
     if change.referrals is not None:
         new = replace(new, referrals=_referrals(new.referrals, change.referrals))
     return new

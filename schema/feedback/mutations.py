@@ -37,6 +37,10 @@ SaveReviewResult = Annotated[
     ReviewSaved | InvalidInput | NotFound | ConcurrentUpdate,
     strawberry.union("SaveReviewResult"),
 ]
+ModerateReviewResult = Annotated[
+    ReviewSaved | InvalidInput | NotFound | MemberNotFound | ConcurrentUpdate,
+    strawberry.union("ModerateReviewResult"),
+]
 DeleteReviewResult = Annotated[
     ReviewDeleted | InvalidInput | NotFound | ConcurrentUpdate,
     strawberry.union("DeleteReviewResult"),
@@ -71,9 +75,11 @@ class FeedbackMutation:
 
     @mutation(
         "Admin: approve a review, or reject (remove, if approved) it for a content-policy "
-        "reason. The same decision again changes nothing."
+        "reason. The first approval of a member's review of a product earns the program's "
+        "reviewRewardPoints (whatever the rating); rejecting an incentivized review takes "
+        "them back. The same decision again changes nothing."
     )
-    def moderate_review(self, info: Info, input: ModerateReviewInput) -> SaveReviewResult:
+    def moderate_review(self, info: Info, input: ModerateReviewInput) -> ModerateReviewResult:
         ctx = info.context
         review = ctx.services.reviews.moderate(
             ctx.principal, input.id, input.decision, input.reason

@@ -32,6 +32,9 @@ class Review:
     reject_reason: model.RejectReason | None = strawberry.field(
         description="Why it was rejected or removed: a content policy, never the rating."
     )
+    incentivized: bool = strawberry.field(
+        description="Its approval earned the member points (a review reward): disclose it."
+    )
     created_at: datetime
     updated_at: datetime
     approved_at: datetime | None
@@ -48,6 +51,7 @@ class Review:
             photo_urls=list(r.photo_urls),
             status=r.status,
             reject_reason=r.reject_reason,
+            incentivized=r.incentivized,
             created_at=r.created_at,
             updated_at=r.updated_at,
             approved_at=r.approved_at,

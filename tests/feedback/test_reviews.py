@@ -19,9 +19,11 @@ from api.feedback.reviews_model import (
     ReviewStatus,
 )
 from api.ids import member_id_for
+from api.points.model import EntryKind
+from api.program.model import SettingsChange
 from api.services import Services
 from api.store.base import TableItem
-from tests.support import ADMIN, SERVICE, enroll, member
+from tests.support import ADMIN, SERVICE, enroll, ledger_entries, member, redeem, stored_member
 
 M1, M2, M3 = member("cust-1"), member("cust-2"), member("cust-3")
 
@@ -210,3 +212,64 @@ def test_an_admin_cannot_moderate_their_own_review(services: Services) -> None:
     for bad in ("rev_x", "mbr_1", r.id + " ", "rev_" + "0" * 26 + "_bad sku"):
         with pytest.raises(InvalidInput):
             services.reviews.moderate(ADMIN, bad, Decision.APPROVE, None)
+
+
+def balance(customer: str) -> int:
+    return stored_member(member_id_for(customer)).points.balance
+
+
+def kinds(customer: str) -> list[tuple[EntryKind, int]]:
+    return [(e.kind, e.points) for e in ledger_entries(member_id_for(customer))]
+
+
+def test_review_rewards_ignore_the_rating_and_come_once(services: Services) -> None:
+    services.program.update(ADMIN, SettingsChange(review_reward_points=50))
+    low = services.reviews.submit(M1, review(rating=1), "k")
+    high = services.reviews.submit(M2, review(rating=5), "k")
+    assert not low.incentivized
+    for r in (low, high):
+        approved = services.reviews.moderate(ADMIN, r.id, Decision.APPROVE, None)
+        assert approved.incentivized
+    assert balance("cust-1") == balance("cust-2") == 50
+    assert kinds("cust-1") == [(EntryKind.REVIEW, 50)]
+    # Edited, approved again; deleted, written again and approved: no second reward.
+    services.reviews.update(M1, review(rating=2))
+    services.reviews.moderate(ADMIN, low.id, Decision.APPROVE, None)
+    services.reviews.delete(M1, "sku-1")
+    again = services.reviews.submit(M1, review(rating=5), "k2")
+    again = services.reviews.moderate(ADMIN, again.id, Decision.APPROVE, None)
+    assert not again.incentivized
+    assert kinds("cust-1") == [(EntryKind.REVIEW, 50)]
+    # Removing the new, unrewarded review takes nothing back.
+    services.reviews.moderate(ADMIN, again.id, Decision.REJECT, RejectReason.SPAM)
+    assert balance("cust-1") == 50
+    # Another product rewards again.
+    other = services.reviews.submit(M1, review("sku-2"), "k3")
+    services.reviews.moderate(ADMIN, other.id, Decision.APPROVE, None)
+    assert balance("cust-1") == 100
+
+
+def test_removal_for_a_policy_violation_claws_the_reward_back(services: Services) -> None:
+    services.program.update(ADMIN, SettingsChange(review_reward_points=50))
+    r = services.reviews.submit(M1, review(rating=5), "k")
+    services.reviews.moderate(ADMIN, r.id, Decision.APPROVE, None)
+    redeem(services, 30, "spend")  # spent part of it
+    removed = services.reviews.moderate(ADMIN, r.id, Decision.REJECT, RejectReason.NOT_A_CUSTOMER)
+    assert removed.incentivized
+    assert kinds("cust-1") == [
+        (EntryKind.REVIEW, 50),
+        (EntryKind.REDEEM, -30),
+        (EntryKind.REVIEW_CLAWBACK, -50),
+    ]
+    assert balance("cust-1") == -30  # a debt (the default negative-balance policy)
+    assert balance("cust-1") == sum(p for _, p in kinds("cust-1"))
+    # Approved again and removed again: neither rewarded nor taken back twice.
+    services.reviews.moderate(ADMIN, r.id, Decision.APPROVE, None)
+    services.reviews.moderate(ADMIN, r.id, Decision.REJECT, RejectReason.SPAM)
+    assert len(kinds("cust-1")) == 3
+
+
+def test_no_reward_when_off(services: Services) -> None:
+    r = services.reviews.submit(M1, review(), "k")
+    assert not services.reviews.moderate(ADMIN, r.id, Decision.APPROVE, None).incentivized
+    assert kinds("cust-1") == []
