@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from api.clock import Clock, SystemClock
 from api.config import Config
+from api.feedback import reactions as feedback_reactions
 from api.feedback.reviews import ReviewService
 from api.members.service import MemberService
 from api.members.view import MemberReader
@@ -98,6 +99,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
                 promotion_reactions.generate_codes(clock),
                 referral_reactions.first_orders(clock, program),
                 reward_pools.add_codes(clock),
+                feedback_reactions.purchases(clock),
             ]
         ),
     )

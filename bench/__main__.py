@@ -477,6 +477,7 @@ def main() -> None:
                 MEMBER_CLAIMS,
             ),
             [
+                ("query", {"Items": [], "Count": 0, "ScannedCount": 0}),  # no purchases
                 ("get_item", {}),  # the program settings: the program's day
                 ("batch_get_item", batch_reply(member)),
                 ("transact_write_items", {}),

@@ -56,7 +56,7 @@ from api.members.view import page_size
 from api.points import ledger
 from api.points.lots import Lot, LotStatus, claw_back, credit
 from api.points.model import Entry, EntryKind
-from api.points.store import entry_to_item
+from api.points.store import entry_to_item, order_in, order_key
 from api.program import store as program
 from api.program.model import NegativeBalancePolicy
 from api.program.service import ProgramService
@@ -64,7 +64,7 @@ from api.store import reads
 from api.store.base import RecordItem, TableItem
 from api.store.reads import Snapshot
 from api.store.records import IdempotencyItem, record_key
-from api.store.tx import Add
+from api.store.tx import Add, Retry
 
 MAX_TITLE = 150
 MAX_BODY = 5000
@@ -184,6 +184,7 @@ class ReviewService:
             "idempotencyKey",
         )
         rkey = store.review_key(data.sku, member_id)
+        verified = _verified(member_id, data.sku)
         day = self._program.now(self._program.load()).date().isoformat()
         dkey = store.daily_key(member_id, day)
 
@@ -191,6 +192,10 @@ class ReviewService:
             if members.load(snapshot, member_id) is None:
                 raise MemberNotFound()
             if snapshot.get(rkey, store.ReviewItem) is not None:
+                if reads.get(keyed.record, RecordItem) is not None:
+                    # BatchGetItem is not isolated from a transaction: it saw this key's
+                    # review but not yet its record. Read again, and answer as a replay.
+                    raise Retry()
                 raise InvalidInput(
                     "sku", "You have reviewed this product already: edit that review."
                 )
@@ -208,6 +213,7 @@ class ReviewService:
                 created_at=now,
                 updated_at=now,
                 submitted_at=now,
+                verified=verified,
             )
             record = IdempotencyItem(
                 *keyed.record,
@@ -333,7 +339,10 @@ class ReviewService:
                 reject_reason=reason,
             )
             marker = snapshot.get(mkey, store.RewardMarkerItem)
-            points = program.settings(snapshot).review_reward_points
+            settings = program.settings(snapshot)
+            points = settings.review_reward_points
+            if settings.review_reward_verified_only and not current.verified:
+                points = 0
             new: list[TableItem] = []
             changed: list[TableItem] = []
             if target is ReviewStatus.APPROVED and marker is None and points > 0:
@@ -462,6 +471,33 @@ class ReviewService:
         """Admin: the moderation queue, oldest first."""
         actor.require(Permission.MODERATE_REVIEWS)
         return _page(store.PENDING_PK, store.QUEUED, False, page_size(first), after)
+
+
+MAX_PURCHASES = 20  # orders of one SKU looked at: the newest order ids first
+
+
+def _verified(member_id: str, sku: str) -> bool:
+    """Whether the member has an order of this SKU that was not fully refunded: one Query of
+    their purchases of it (kept by api/feedback/reactions.py) and one read of those orders."""
+    found = reads.query(
+        store.mine_pk(member_id),
+        TableItem.sk.startswith(store.purchases_prefix(sku)),
+        limit=MAX_PURCHASES,
+        descending=True,
+    )
+    ids = [i.order_id for i in found if isinstance(i, store.PurchaseItem)]
+    if not ids:
+        return False
+    orders = reads.get_many([order_key(o) for o in ids])
+    for item in orders.values():
+        order = order_in(item)
+        if (
+            order is not None
+            and order.member_id == member_id
+            and order.refunded.amount < order.total.amount
+        ):
+            return True
+    return False
 
 
 def _review(snapshot: Snapshot, key: tuple[str, str]) -> Review:

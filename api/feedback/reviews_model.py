@@ -59,6 +59,7 @@ class Review:
     approved_at: datetime | None = None
     reject_reason: RejectReason | None = None
     incentivized: bool = False  # its approval earned the member a review reward
+    verified: bool = False  # at submission, the member had an order of it not fully refunded
     version: int | None = None
 
     @property

@@ -9,6 +9,7 @@
 | listed (queue)  | REVIEWS#PENDING          | P#<submitted at>#<sku>#<member id>   | pending
 | my review       | MREVIEWS#<member id>     | P#<sku>                              | "my reviews"
 | daily count     | MREVIEWS#<member id>     | DAY#<UTC date>                       | submissions
+| purchase        | MREVIEWS#<member id>     | BOUGHT#<sku>#<order id>              | by the stream
 | reward marker   | MREVIEWS#<member id>     | REWARD#<sku>                         | rewarded once
 
 The rating item changes only with ADD, in the same transaction as the review's move into or
@@ -59,6 +60,14 @@ def reward_key(member_id: str, sku: str) -> Key:
     return (mine_pk(member_id), f"REWARD#{sku}")
 
 
+def purchases_prefix(sku: str) -> str:
+    return f"BOUGHT#{sku}#"
+
+
+def purchase_key(member_id: str, sku: str, order_id: str) -> Key:
+    return (mine_pk(member_id), f"{purchases_prefix(sku)}{order_id}")
+
+
 def daily_key(member_id: str, day: str) -> Key:
     return (mine_pk(member_id), f"DAY#{day}")
 
@@ -99,6 +108,12 @@ class RewardMarkerItem(TableItem, discriminator="review_reward"):
     version = VersionAttribute()
 
 
+class PurchaseItem(TableItem, discriminator="review_purchase"):
+    """The member ordered this SKU in this order (written by a stream reaction)."""
+
+    order_id = UnicodeAttribute()
+
+
 class DailyItem(TableItem, discriminator="review_daily"):
     submitted = IntegerAttribute(default=0)
     created_at = UTCDateTimeAttribute(null=True)
@@ -127,6 +142,7 @@ def to_json(r: Review) -> dict[str, Any]:
         "approved_at": _iso(r.approved_at),
         "reject_reason": None if r.reject_reason is None else r.reject_reason.value,
         "incentivized": r.incentivized,
+        "verified": r.verified,
     }
 
 
@@ -146,6 +162,7 @@ def from_json(d: dict[str, Any], version: int | None = None) -> Review:
         approved_at=_when(d["approved_at"]),
         reject_reason=None if d["reject_reason"] is None else RejectReason(d["reject_reason"]),
         incentivized=d.get("incentivized", False),
+        verified=d.get("verified", False),
         version=version,
     )
 

@@ -35,6 +35,9 @@ class Review:
     incentivized: bool = strawberry.field(
         description="Its approval earned the member points (a review reward): disclose it."
     )
+    verified: bool = strawberry.field(
+        description="When submitted, the member had an order of it that was not fully refunded."
+    )
     created_at: datetime
     updated_at: datetime
     approved_at: datetime | None
@@ -52,6 +55,7 @@ class Review:
             status=r.status,
             reject_reason=r.reject_reason,
             incentivized=r.incentivized,
+            verified=r.verified,
             created_at=r.created_at,
             updated_at=r.updated_at,
             approved_at=r.approved_at,

@@ -77,6 +77,9 @@ class UpdateProgramInput:
         description="Points for a member's first approved review of a product, whatever its "
         "rating (0: off).",
     )
+    review_reward_verified_only: bool | None = strawberry.field(
+        default=None, description="Only verified reviews earn reviewRewardPoints."
+    )
 
     def to_domain(self) -> model.SettingsChange:
         rule = self.earning_rule or EarningRuleInput()
@@ -100,6 +103,7 @@ class UpdateProgramInput:
             referrals=None if self.referrals is None else self.referrals.to_domain(),
             reward_cancel_hours=self.reward_cancel_hours,
             review_reward_points=self.review_reward_points,
+            review_reward_verified_only=self.review_reward_verified_only,
         )
 
 

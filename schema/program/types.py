@@ -91,6 +91,9 @@ class Program:
         description="Points for a member's first approved review of a product, whatever its "
         "rating (0: off)."
     )
+    review_reward_verified_only: bool = strawberry.field(
+        description="Only verified reviews earn reviewRewardPoints."
+    )
     updated_at: datetime | None
     test_clock: TestClock | None = strawberry.field(description="Null in production.")
 
@@ -113,6 +116,7 @@ class Program:
             referrals=ReferralSettings.from_domain(settings.referrals),
             reward_cancel_hours=settings.reward_cancel_hours,
             review_reward_points=settings.review_reward_points,
+            review_reward_verified_only=settings.review_reward_verified_only,
             updated_at=settings.updated_at,
             test_clock=TestClock(now=now, offset_seconds=int(settings.clock_offset.total_seconds()))
             if config.test_clock

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -19,10 +20,13 @@ from api.feedback.reviews_model import (
     ReviewStatus,
 )
 from api.ids import member_id_for
-from api.points.model import EntryKind
+from api.points.model import EntryKind, OrderInput, OrderLine, RefundInput
+from api.points.store import order_key
 from api.program.model import SettingsChange
 from api.services import Services
+from api.store import reads
 from api.store.base import TableItem
+from api.stream import Change
 from tests.support import ADMIN, SERVICE, enroll, ledger_entries, member, redeem, stored_member
 
 M1, M2, M3 = member("cust-1"), member("cust-2"), member("cust-3")
@@ -273,3 +277,47 @@ def test_no_reward_when_off(services: Services) -> None:
     r = services.reviews.submit(M1, review(), "k")
     assert not services.reviews.moderate(ADMIN, r.id, Decision.APPROVE, None).incentivized
     assert kinds("cust-1") == []
+
+
+def bought(services: Services, order_id: str, customer: str, *skus: str) -> None:
+    """An order of these SKUs, and the stream's reaction to it (delivered twice)."""
+    lines = [OrderLine(sku, 1, Decimal(10)) for sku in skus]
+    result = services.orders.record_order(
+        SERVICE,
+        OrderInput(
+            order_id,
+            Decimal(10 * len(skus)),
+            "EUR",
+            services.clock.now(),
+            customer_id=customer,
+            lines=lines,
+        ),
+    )
+    item = reads.get(order_key(result.order.order_id), TableItem)
+    for _ in range(2):
+        services.reactions.dispatch(Change(f"ev-{order_id}", None, item))
+
+
+def test_verified_when_an_order_of_it_was_not_fully_refunded(services: Services) -> None:
+    bought(services, "o-1", "cust-1", "sku-1", "sku-2")
+    bought(services, "o-2", "cust-2", "sku-1")
+    services.refunds.refund_order(SERVICE, RefundInput("r-1", "o-2", Decimal(10), "EUR"))
+    bought(services, "o-3", "cust-3", "sku-9")
+    assert services.reviews.submit(M1, review("sku-1"), "k").verified
+    assert not services.reviews.submit(M2, review("sku-1"), "k").verified  # refunded
+    assert not services.reviews.submit(M3, review("sku-1"), "k").verified  # another SKU
+    # A partial refund leaves it verified.
+    bought(services, "o-4", "cust-2", "sku-2", "sku-3")
+    services.refunds.refund_order(SERVICE, RefundInput("r-2", "o-4", Decimal(10), "EUR"))
+    assert services.reviews.submit(M2, review("sku-2"), "k2").verified
+
+
+def test_verified_only_rewards(services: Services) -> None:
+    services.program.update(
+        ADMIN, SettingsChange(review_reward_points=20, review_reward_verified_only=True)
+    )
+    bought(services, "o-1", "cust-1", "sku-1")
+    for who in (M1, M2):
+        r = services.reviews.submit(who, review("sku-1"), "k")
+        services.reviews.moderate(ADMIN, r.id, Decision.APPROVE, None)
+    assert (balance("cust-1"), balance("cust-2")) == (10 + 20, 0)  # the order's 10, the reward
