@@ -44,6 +44,9 @@ class Permission(StrEnum):
     CHECK_REFERRAL_CODE = "check_referral_code"  # whose code it is, before an enrolment
     MANAGE_REWARDS = "manage_rewards"  # the catalog, pools
     FULFIL_REWARDS = "fulfil_rewards"  # perks delivered; any member's reward cancelled
+    WRITE_OWN_REVIEWS = "write_own_reviews"  # submit, edit, delete, list one's own reviews
+    READ_REVIEWS = "read_reviews"  # a product's approved reviews and rating
+    MODERATE_REVIEWS = "moderate_reviews"  # approve, reject, remove; the queue
 
 
 # The whole authorization policy; tests/graphql/test_authorization.py walks every cell.
@@ -55,6 +58,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.REDEEM_OWN_POINTS,
             Permission.READ_TIERS,
             Permission.EVALUATE_OWN_CART,
+            Permission.WRITE_OWN_REVIEWS,
+            Permission.READ_REVIEWS,
         }
     ),
     Role.SERVICE: frozenset(
@@ -70,6 +75,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.CHECKOUT_ANY_CART,
             Permission.CHECK_REFERRAL_CODE,
             Permission.FULFIL_REWARDS,
+            Permission.READ_REVIEWS,
         }
     ),
     Role.ADMIN: frozenset(
@@ -89,6 +95,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.CHECK_REFERRAL_CODE,
             Permission.MANAGE_REWARDS,
             Permission.FULFIL_REWARDS,
+            Permission.READ_REVIEWS,
+            Permission.MODERATE_REVIEWS,
         }
     ),
 }

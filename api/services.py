@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from api.clock import Clock, SystemClock
 from api.config import Config
+from api.feedback import reactions as feedback_reactions
+from api.feedback.reviews import ReviewService
 from api.members.service import MemberService
 from api.members.view import MemberReader
 from api.points.maintenance import MaintenanceService
@@ -57,6 +59,7 @@ class Services:
     reward_pools: Pools
     redemptions: RedemptionService
     reward_views: RewardReader
+    reviews: ReviewService
     reactions: Reactions  # to the table's stream
 
 
@@ -88,6 +91,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         reward_pools=Pools(clock, program),
         redemptions=RedemptionService(config, clock, program, rewards, catalog),
         reward_views=RewardReader(clock, program, rewards, catalog),
+        reviews=ReviewService(clock, program),
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(
             [
@@ -95,6 +99,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
                 promotion_reactions.generate_codes(clock),
                 referral_reactions.first_orders(clock, program),
                 reward_pools.add_codes(clock),
+                feedback_reactions.purchases(clock),
             ]
         ),
     )

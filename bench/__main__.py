@@ -36,6 +36,7 @@ os.environ.update(ENV)
 
 from botocore.stub import Stubber  # noqa: E402
 
+from api.feedback.reviews_store import RatingItem  # noqa: E402
 from api.ids import member_id_for  # noqa: E402
 from api.members.store import MemberItem, member_pk  # noqa: E402
 from api.points.lots import Lot, LotStatus  # noqa: E402
@@ -222,6 +223,14 @@ REWARDS = """query { rewards(first: 20) { edges { cursor node { affordable point
 REDEEM_REWARD = """mutation($input: RedeemRewardInput!) { redeemReward(input: $input) {
   __typename ... on RewardRedeemed { redemption { id status code expiresAt points } }
   ... on UserError { code message } } }"""
+
+
+RATING_ITEM = RatingItem(
+    "PRODUCT#MUG-STONE-01", "RATING", reviews=240, total=1000, r1=10, r2=10, r3=20, r4=70, r5=130
+).serialize()
+PRODUCT_RATING = """query { productRating(sku: "MUG-STONE-01") { count average histogram } }"""
+SUBMIT_REVIEW = """mutation($input: SubmitReviewInput!) { submitReview(input: $input) {
+  __typename ... on ReviewSaved { review { id status incentivized createdAt } } } }"""
 
 
 def batch_reply(*items: dict[str, Any]) -> dict[str, Any]:
@@ -444,6 +453,36 @@ def main() -> None:
                 ("transact_write_items", {}),
             ],
             lambda body: body["data"]["redeemReward"]["redemption"]["status"] == "REQUESTED",
+        ),
+        "productRating": (
+            http_api_event(PRODUCT_RATING, None, MEMBER_CLAIMS),
+            [("get_item", {"Item": RATING_ITEM})],
+            lambda body: body["data"]["productRating"]["average"] == 4.17,
+        ),
+        "submitReview (a photo, 1000 characters)": (
+            http_api_event(
+                SUBMIT_REVIEW,
+                {
+                    "input": {
+                        "idempotencyKey": "rv-1",
+                        "review": {
+                            "sku": "MUG-STONE-01",
+                            "rating": 4,
+                            "title": "Keeps coffee hot",
+                            "body": "Holds heat for an hour. " * 40,
+                            "photoUrls": ["https://cdn.example/mug.jpg"],
+                        },
+                    }
+                },
+                MEMBER_CLAIMS,
+            ),
+            [
+                ("query", {"Items": [], "Count": 0, "ScannedCount": 0}),  # no purchases
+                ("get_item", {}),  # the program settings: the program's day
+                ("batch_get_item", batch_reply(member)),
+                ("transact_write_items", {}),
+            ],
+            lambda body: body["data"]["submitReview"]["review"]["status"] == "PENDING",
         ),
     }
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from api.auth import Principal, Role
 from api.clock import ManualClock
+from api.feedback.reviews_model import Decision, ReviewInput
 from api.ids import member_id_for
 from api.members.model import Channel, ConsentInput, EnrollInput
 from api.points.model import AdjustInput, OrderInput, RedeemInput, RefundInput
@@ -185,6 +186,7 @@ def seed(services: Services) -> None:
     seed_promotions(services, carol.created_at)
     seed_referrals(services, carol.created_at)
     seed_rewards(services)
+    seed_reviews(services)
 
 
 def seed_promotions(services: Services, anchor: datetime) -> None:
@@ -400,3 +402,22 @@ def seed_rewards(services: Services) -> None:
     services.redemptions.redeem(
         _SERVICE, RedeemRewardInput("coffee", "demo-coffee-1", customer_id=DEMO_MEMBER)
     )
+
+
+def seed_reviews(services: Services) -> None:
+    """Three reviews of a mug: Bob's and Dave's approved (the rating counts them), Carol's
+    pending. Review rewards stay off (an admin turns them on with reviewRewardPoints)."""
+    reviews = [
+        ("demo-bob", 5, "Keeps coffee hot", "Holds heat for an hour.\nDishwasher safe.", True),
+        ("demo-dave", 3, "Fine, a bit small", "Smaller than the photo suggests.", True),
+        ("demo-carol", 4, "Lovely glaze", "The blue is deeper in person.", False),
+    ]
+    for customer, rating, title, body, approve in reviews:
+        member_id = member_id_for(customer)
+        review = services.reviews.submit(
+            Principal(Role.MEMBER, member_id, member_id),
+            ReviewInput("MUG-STONE-01", rating, title, body),
+            f"demo-review-{customer}",
+        )
+        if approve:
+            services.reviews.moderate(_ADMIN, review.id, Decision.APPROVE, None)

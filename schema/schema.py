@@ -54,6 +54,8 @@ from strawberry.types.scalar import ScalarDefinition, ScalarWrapper
 from api.errors import DomainError
 from api.observability import count, count_error, logger
 from schema.common import SCALARS
+from schema.feedback.mutations import FeedbackMutation
+from schema.feedback.queries import FeedbackQuery
 from schema.limits import QueryCostLimiter
 from schema.members.mutations import MemberMutation
 from schema.members.queries import MemberQuery
@@ -80,6 +82,7 @@ Query = merge_types(
         PromotionQuery,
         RewardQuery,
         ReferralQuery,
+        FeedbackQuery,
     ),
 )
 Mutation = merge_types(
@@ -91,6 +94,7 @@ Mutation = merge_types(
         TierMutation,
         PromotionMutation,
         RewardMutation,
+        FeedbackMutation,
     ),
 )
 

@@ -22,6 +22,8 @@ class EntryKind(StrEnum):
     PROMOTION = "PROMOTION"  # points a promotion gave an order (a new lot of the order)
     RETURN = "RETURN"  # points a released reservation gave back (a new lot)
     REFERRAL = "REFERRAL"  # a referrer's reward: their referee's first order kept (a new lot)
+    REVIEW = "REVIEW"  # a review reward: a member's first approved review of a product (a lot)
+    REVIEW_CLAWBACK = "REVIEW_CLAWBACK"  # a review reward taken back: removed for its content
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,8 @@ class ProgramSettings:
     refund_returns_promotions: bool = True  # a full refund gives back uses and budget
     referrals: ReferralSettings = field(default_factory=ReferralSettings)
     reward_cancel_hours: int = 24  # a member may cancel an unused reward this long
+    review_reward_points: int = 0  # for a member's first approved review of a product; 0: off
+    review_reward_verified_only: bool = False  # only verified reviews earn it
     clock_offset: timedelta = timedelta(0)
     updated_at: datetime | None = None
     version: int | None = None  # None: never saved, the defaults apply
@@ -132,6 +134,8 @@ class SettingsChange:
     refund_returns_promotions: bool | None = None
     referrals: ReferralChange | None = None
     reward_cancel_hours: int | None = None
+    review_reward_points: int | None = None
+    review_reward_verified_only: bool | None = None
 
 
 def _fixed_host(link: str) -> bool:
@@ -153,6 +157,15 @@ def _bounded(field_name: str, value: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise InvalidInput(field_name, f"Must be between {low} and {high}.")
     return value
+
+
+def _review_rewards(settings: ProgramSettings, change: SettingsChange) -> ProgramSettings:
+    if change.review_reward_points is not None:
+        points = _bounded("reviewRewardPoints", change.review_reward_points, 0, 100_000)
+        settings = replace(settings, review_reward_points=points)
+    if change.review_reward_verified_only is not None:
+        settings = replace(settings, review_reward_verified_only=change.review_reward_verified_only)
+    return settings
 
 
 def apply_change(settings: ProgramSettings, change: SettingsChange) -> ProgramSettings:
@@ -224,6 +237,7 @@ def apply_change(settings: ProgramSettings, change: SettingsChange) -> ProgramSe
     if change.reward_cancel_hours is not None:
         hours = _bounded("rewardCancelHours", change.reward_cancel_hours, 0, 24 * 365)
         new = replace(new, reward_cancel_hours=hours)
+    new = _review_rewards(new, change)
     if change.referrals is not None:
         new = replace(new, referrals=_referrals(new.referrals, change.referrals))
     return new

@@ -40,6 +40,8 @@ class ProgramItem(TableItem, discriminator="program"):
     refund_returns_promotions = BooleanAttribute(default=True)
     referrals = JSONAttribute(null=True)  # absent: ReferralSettings' defaults
     reward_cancel_hours = IntegerAttribute(default=24)
+    review_reward_points = IntegerAttribute(default=0)
+    review_reward_verified_only = BooleanAttribute(default=False)
     clock_offset_seconds = IntegerAttribute(default=0)
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -63,6 +65,8 @@ def settings_from_item(item: ProgramItem | None) -> ProgramSettings:
         refund_returns_promotions=item.refund_returns_promotions,
         referrals=ReferralSettings() if item.referrals is None else _referrals(item.referrals),
         reward_cancel_hours=item.reward_cancel_hours,
+        review_reward_points=item.review_reward_points,
+        review_reward_verified_only=item.review_reward_verified_only,
         clock_offset=timedelta(seconds=item.clock_offset_seconds),
         updated_at=item.updated_at,
         version=item.version,
@@ -85,6 +89,8 @@ def settings_to_item(settings: ProgramSettings, now: datetime) -> ProgramItem:
         refund_returns_promotions=settings.refund_returns_promotions,
         referrals=_referrals_json(settings.referrals),
         reward_cancel_hours=settings.reward_cancel_hours,
+        review_reward_points=settings.review_reward_points,
+        review_reward_verified_only=settings.review_reward_verified_only,
         clock_offset_seconds=int(settings.clock_offset.total_seconds()),
         updated_at=now,
     )

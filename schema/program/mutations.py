@@ -72,6 +72,14 @@ class UpdateProgramInput:
     reward_cancel_hours: int | None = strawberry.field(
         default=None, description="How long a member may cancel an unused reward (0: never)."
     )
+    review_reward_points: int | None = strawberry.field(
+        default=None,
+        description="Points for a member's first approved review of a product, whatever its "
+        "rating (0: off).",
+    )
+    review_reward_verified_only: bool | None = strawberry.field(
+        default=None, description="Only verified reviews earn reviewRewardPoints."
+    )
 
     def to_domain(self) -> model.SettingsChange:
         rule = self.earning_rule or EarningRuleInput()
@@ -94,6 +102,8 @@ class UpdateProgramInput:
             refund_returns_promotions=self.refund_returns_promotions,
             referrals=None if self.referrals is None else self.referrals.to_domain(),
             reward_cancel_hours=self.reward_cancel_hours,
+            review_reward_points=self.review_reward_points,
+            review_reward_verified_only=self.review_reward_verified_only,
         )
 
 

@@ -87,6 +87,13 @@ class Program:
     reward_cancel_hours: int = strawberry.field(
         description="How long a member may cancel an unused reward (0: never)."
     )
+    review_reward_points: int = strawberry.field(
+        description="Points for a member's first approved review of a product, whatever its "
+        "rating (0: off)."
+    )
+    review_reward_verified_only: bool = strawberry.field(
+        description="Only verified reviews earn reviewRewardPoints."
+    )
     updated_at: datetime | None
     test_clock: TestClock | None = strawberry.field(description="Null in production.")
 
@@ -108,6 +115,8 @@ class Program:
             refund_returns_promotions=settings.refund_returns_promotions,
             referrals=ReferralSettings.from_domain(settings.referrals),
             reward_cancel_hours=settings.reward_cancel_hours,
+            review_reward_points=settings.review_reward_points,
+            review_reward_verified_only=settings.review_reward_verified_only,
             updated_at=settings.updated_at,
             test_clock=TestClock(now=now, offset_seconds=int(settings.clock_offset.total_seconds()))
             if config.test_clock

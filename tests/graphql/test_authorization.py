@@ -328,6 +328,49 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"member": "FORBIDDEN", "service": OK, "admin": OK},
     ),
+    "productReviews": (
+        '{ productReviews(sku: "sku-1", sort: HIGHEST) { edges { node { rating } } } }',
+        {},
+        {"member": OK, "service": OK, "admin": OK},
+    ),
+    "productRating": (
+        '{ productRating(sku: "sku-1") { count average histogram } }',
+        {},
+        {"member": OK, "service": OK, "admin": OK},
+    ),
+    "myReviews": (
+        "{ myReviews { edges { node { status } } } }",
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "pendingReviews": (
+        "{ pendingReviews { edges { node { id } } } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "submitReview": (
+        'mutation { submitReview(input: {idempotencyKey: "k", review: {sku: "sku-1", '
+        'rating: 5, title: "T", body: "B"}}) { __typename } }',
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "updateReview": (
+        'mutation { updateReview(input: {sku: "sku-1", rating: 4, title: "T", body: "B"}) '
+        "{ __typename } }",
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "deleteReview": (
+        'mutation { deleteReview(sku: "sku-1") { __typename } }',
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "moderateReview": (
+        f'mutation {{ moderateReview(input: {{id: "rev_{"0" * 26}_sku-1", decision: APPROVE}}) '
+        "{ __typename } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
     "resetTestClock": (
         "mutation { resetTestClock { __typename } }",
         {},

@@ -590,6 +590,7 @@ def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
         _exercise_promotions(invoke)
         _exercise_referrals(invoke)
         _exercise_rewards(invoke)
+        _exercise_reviews(invoke)
         invoke("mutation { advanceTestClock(input: {days: 400}) { __typename } }", None, ADMIN)
     return used
 
@@ -620,6 +621,40 @@ def _exercise_referrals(invoke: Any) -> None:
         "query($a: String) { me { referrals(after: $a) { edges { cursor } } } }", {"a": cursor}
     )
     assert listed.data["me"]["referrals"] == {"edges": []}
+
+
+SUBMIT_REVIEW = """mutation($input: SubmitReviewInput!) { submitReview(input: $input) {
+  __typename ... on ReviewSaved { review { id status } } } }"""
+
+
+def _exercise_reviews(invoke: Any) -> None:
+    """A review submitted (and replayed), edited, approved, listed, counted, deleted."""
+    review = {"sku": "sku-1", "rating": 4, "title": "Good", "body": "Fits."}
+    for _ in range(2):
+        saved = invoke(SUBMIT_REVIEW, {"input": {"review": review, "idempotencyKey": "rv"}})
+        assert saved.data["submitReview"]["__typename"] == "ReviewSaved", saved.raw
+    rid = saved.data["submitReview"]["review"]["id"]
+    edited = invoke(
+        "mutation($input: ReviewInput!) { updateReview(input: $input) { __typename } }",
+        {"input": {**review, "rating": 5}},
+    )
+    assert edited.data["updateReview"] == {"__typename": "ReviewSaved"}, edited.raw
+    queue = invoke("{ pendingReviews { edges { node { id } } } }", None, ADMIN).data
+    assert [e["node"]["id"] for e in queue["pendingReviews"]["edges"]] == [rid]
+    moderated = invoke(
+        "mutation($input: ModerateReviewInput!) { moderateReview(input: $input) { __typename } }",
+        {"input": {"id": rid, "decision": "APPROVE"}},
+        ADMIN,
+    )
+    assert moderated.data["moderateReview"] == {"__typename": "ReviewSaved"}, moderated.raw
+    rating = invoke('{ productRating(sku: "sku-1") { count histogram } }', None, SERVICE).data
+    assert rating["productRating"] == {"count": 1, "histogram": [0, 0, 0, 0, 1]}
+    listed = invoke('{ productReviews(sku: "sku-1") { edges { node { rating } } } }').data
+    assert listed["productReviews"]["edges"] == [{"node": {"rating": 5}}]
+    mine = invoke("{ myReviews { edges { node { status } } } }").data
+    assert mine["myReviews"]["edges"] == [{"node": {"status": "APPROVED"}}]
+    deleted = invoke('mutation { deleteReview(sku: "sku-1") { __typename } }')
+    assert deleted.data["deleteReview"] == {"__typename": "ReviewDeleted"}, deleted.raw
 
 
 def _exercise_job(stage: str, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str]]:

@@ -1,0 +1,1 @@
+"""Feedback: product reviews and ratings (surveys later)."""
