@@ -91,6 +91,27 @@ class ReferralChange:
 
 
 @dataclass(frozen=True)
+class SurveySettings:
+    """Surveys and their closed loop (api/feedback/): how often members are asked, how many,
+    and how soon an unhappy answer is followed up."""
+
+    recontact_days: int = 90  # a member is asked NPS at most once in this many days
+    nps_sample_percent: int = 100  # of members otherwise due, the share asked NPS
+    csat_sample_percent: int = 100  # of orders and support contacts, the share asked CSAT
+    follow_up_hours: int = 48  # a detractor's or an unhappy CSAT's follow-up is due in this
+
+
+@dataclass(frozen=True)
+class SurveyChange:
+    """A partial update of the survey settings: None leaves a setting as it is."""
+
+    recontact_days: int | None = None
+    nps_sample_percent: int | None = None
+    csat_sample_percent: int | None = None
+    follow_up_hours: int | None = None
+
+
+@dataclass(frozen=True)
 class ProgramSettings:
     earning_rule: EarningRule = field(default_factory=EarningRule)
     accepted_currencies: tuple[str, ...] = ("EUR", "USD")
@@ -103,6 +124,7 @@ class ProgramSettings:
     reward_cancel_hours: int = 24  # a member may cancel an unused reward this long
     review_reward_points: int = 0  # for a member's first approved review of a product; 0: off
     review_reward_verified_only: bool = False  # only verified reviews earn it
+    surveys: SurveySettings = field(default_factory=SurveySettings)
     clock_offset: timedelta = timedelta(0)
     updated_at: datetime | None = None
     version: int | None = None  # None: never saved, the defaults apply
@@ -136,6 +158,7 @@ class SettingsChange:
     reward_cancel_hours: int | None = None
     review_reward_points: int | None = None
     review_reward_verified_only: bool | None = None
+    surveys: SurveyChange | None = None
 
 
 def _fixed_host(link: str) -> bool:
@@ -238,8 +261,27 @@ def apply_change(settings: ProgramSettings, change: SettingsChange) -> ProgramSe
         hours = _bounded("rewardCancelHours", change.reward_cancel_hours, 0, 24 * 365)
         new = replace(new, reward_cancel_hours=hours)
     new = _review_rewards(new, change)
+    if change.surveys is not None:
+        new = replace(new, surveys=_surveys(new.surveys, change.surveys))
     if change.referrals is not None:
         new = replace(new, referrals=_referrals(new.referrals, change.referrals))
+    return new
+
+
+def _surveys(settings: SurveySettings, change: SurveyChange) -> SurveySettings:
+    new = settings
+    if change.recontact_days is not None:
+        days = _bounded("surveys.recontactDays", change.recontact_days, 1, 3660)
+        new = replace(new, recontact_days=days)
+    if change.nps_sample_percent is not None:
+        share = _bounded("surveys.npsSamplePercent", change.nps_sample_percent, 0, 100)
+        new = replace(new, nps_sample_percent=share)
+    if change.csat_sample_percent is not None:
+        share = _bounded("surveys.csatSamplePercent", change.csat_sample_percent, 0, 100)
+        new = replace(new, csat_sample_percent=share)
+    if change.follow_up_hours is not None:
+        hours = _bounded("surveys.followUpHours", change.follow_up_hours, 1, 24 * 30)
+        new = replace(new, follow_up_hours=hours)
     return new
 
 

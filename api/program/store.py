@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from api.program.model import (
     ProgramSettings,
     ReferralSettings,
     Rounding,
+    SurveySettings,
 )
 from api.store.base import IntegerAttribute, JSONAttribute, Key, TableItem
 from api.store.reads import Snapshot
@@ -42,6 +44,7 @@ class ProgramItem(TableItem, discriminator="program"):
     reward_cancel_hours = IntegerAttribute(default=24)
     review_reward_points = IntegerAttribute(default=0)
     review_reward_verified_only = BooleanAttribute(default=False)
+    surveys = JSONAttribute(null=True)  # absent: SurveySettings' defaults
     clock_offset_seconds = IntegerAttribute(default=0)
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -67,6 +70,7 @@ def settings_from_item(item: ProgramItem | None) -> ProgramSettings:
         reward_cancel_hours=item.reward_cancel_hours,
         review_reward_points=item.review_reward_points,
         review_reward_verified_only=item.review_reward_verified_only,
+        surveys=SurveySettings() if item.surveys is None else SurveySettings(**item.surveys),
         clock_offset=timedelta(seconds=item.clock_offset_seconds),
         updated_at=item.updated_at,
         version=item.version,
@@ -91,6 +95,7 @@ def settings_to_item(settings: ProgramSettings, now: datetime) -> ProgramItem:
         reward_cancel_hours=settings.reward_cancel_hours,
         review_reward_points=settings.review_reward_points,
         review_reward_verified_only=settings.review_reward_verified_only,
+        surveys=asdict(settings.surveys),
         clock_offset_seconds=int(settings.clock_offset.total_seconds()),
         updated_at=now,
     )

@@ -54,6 +54,26 @@ class ReferralSettingsInput:
 
 
 @strawberry.input(description="Omitted fields stay as they are.")
+class SurveySettingsInput:
+    recontact_days: int | None = strawberry.field(
+        default=None, description="1 to 3660: a member is asked NPS at most once in this many days."
+    )
+    nps_sample_percent: int | None = strawberry.field(default=None, description="0 to 100.")
+    csat_sample_percent: int | None = strawberry.field(default=None, description="0 to 100.")
+    follow_up_hours: int | None = strawberry.field(
+        default=None, description="1 to 720: when an unhappy answer's follow-up is due."
+    )
+
+    def to_domain(self) -> model.SurveyChange:
+        return model.SurveyChange(
+            recontact_days=self.recontact_days,
+            nps_sample_percent=self.nps_sample_percent,
+            csat_sample_percent=self.csat_sample_percent,
+            follow_up_hours=self.follow_up_hours,
+        )
+
+
+@strawberry.input(description="Omitted fields stay as they are.")
 class UpdateProgramInput:
     earning_rule: EarningRuleInput | None = None
     accepted_currencies: list[str] | None = None
@@ -80,6 +100,7 @@ class UpdateProgramInput:
     review_reward_verified_only: bool | None = strawberry.field(
         default=None, description="Only verified reviews earn reviewRewardPoints."
     )
+    surveys: SurveySettingsInput | None = None
 
     def to_domain(self) -> model.SettingsChange:
         rule = self.earning_rule or EarningRuleInput()
@@ -104,6 +125,7 @@ class UpdateProgramInput:
             reward_cancel_hours=self.reward_cancel_hours,
             review_reward_points=self.review_reward_points,
             review_reward_verified_only=self.review_reward_verified_only,
+            surveys=None if self.surveys is None else self.surveys.to_domain(),
         )
 
 

@@ -59,6 +59,34 @@ class ReferralSettings:
         )
 
 
+@strawberry.type(
+    description="Surveys: how often members are asked, and when unhappy answers are followed up."
+)
+class SurveySettings:
+    recontact_days: int = strawberry.field(
+        description="A member is asked NPS at most once in this many days, across channels."
+    )
+    nps_sample_percent: int = strawberry.field(
+        description="Of the members otherwise due, the share asked NPS (0-100)."
+    )
+    csat_sample_percent: int = strawberry.field(
+        description="Of orders and support contacts, the share asked CSAT (0-100)."
+    )
+    follow_up_hours: int = strawberry.field(
+        description="A detractor's (0-6) or an unhappy CSAT's (1-2) follow-up is due this "
+        "long after the answer."
+    )
+
+    @classmethod
+    def from_domain(cls, s: model.SurveySettings) -> SurveySettings:
+        return cls(
+            recontact_days=s.recontact_days,
+            nps_sample_percent=s.nps_sample_percent,
+            csat_sample_percent=s.csat_sample_percent,
+            follow_up_hours=s.follow_up_hours,
+        )
+
+
 @strawberry.type(description="Outside production: the program's time, ahead of the real clock.")
 class TestClock:
     __test__ = False
@@ -94,6 +122,7 @@ class Program:
     review_reward_verified_only: bool = strawberry.field(
         description="Only verified reviews earn reviewRewardPoints."
     )
+    surveys: SurveySettings
     updated_at: datetime | None
     test_clock: TestClock | None = strawberry.field(description="Null in production.")
 
@@ -117,6 +146,7 @@ class Program:
             reward_cancel_hours=settings.reward_cancel_hours,
             review_reward_points=settings.review_reward_points,
             review_reward_verified_only=settings.review_reward_verified_only,
+            surveys=SurveySettings.from_domain(settings.surveys),
             updated_at=settings.updated_at,
             test_clock=TestClock(now=now, offset_seconds=int(settings.clock_offset.total_seconds()))
             if config.test_clock
