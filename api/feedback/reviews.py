@@ -484,15 +484,16 @@ class ReviewService:
                 helpful_votes=current.helpful_votes + (helpful is True) - (before is True),
                 unhelpful_votes=current.unhelpful_votes + (helpful is False) - (before is False),
             )
+            # Every copy rewritten with the counts; the MOST_HELPFUL one, keyed by the count,
+            # moves when the helpful count does.
             stays = set(store.listed_keys(counted))
-            moved = [
+            deleted: list[TableItem] = [
                 store.ListedItem(pk, sk)
                 for pk, sk in store.listed_keys(current)
                 if (pk, sk) not in stays
             ]
             new: list[TableItem] = []
             changed: list[TableItem] = [store.review_to_item(counted), *store.listed_items(counted)]
-            deleted: list[TableItem] = [*moved]
             added: list[Add] = []
             if helpful is None:
                 assert found is not None  # a standing vote: `before` came from it
