@@ -47,6 +47,7 @@ class Permission(StrEnum):
     WRITE_OWN_REVIEWS = "write_own_reviews"  # submit, edit, delete, list one's own reviews
     READ_REVIEWS = "read_reviews"  # a product's approved reviews and rating
     MODERATE_REVIEWS = "moderate_reviews"  # approve, reject, remove; the queue
+    VOTE_ON_REVIEWS = "vote_on_reviews"  # one's own helpful / unhelpful votes
 
 
 # The whole authorization policy; tests/graphql/test_authorization.py walks every cell.
@@ -60,6 +61,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.EVALUATE_OWN_CART,
             Permission.WRITE_OWN_REVIEWS,
             Permission.READ_REVIEWS,
+            Permission.VOTE_ON_REVIEWS,
         }
     ),
     Role.SERVICE: frozenset(

@@ -36,7 +36,8 @@ os.environ.update(ENV)
 
 from botocore.stub import Stubber  # noqa: E402
 
-from api.feedback.reviews_store import RatingItem  # noqa: E402
+from api.feedback.reviews_model import Review, ReviewStatus  # noqa: E402
+from api.feedback.reviews_store import RatingItem, review_to_item  # noqa: E402
 from api.ids import member_id_for  # noqa: E402
 from api.members.store import MemberItem, member_pk  # noqa: E402
 from api.points.lots import Lot, LotStatus  # noqa: E402
@@ -231,6 +232,28 @@ RATING_ITEM = RatingItem(
 PRODUCT_RATING = """query { productRating(sku: "MUG-STONE-01") { count average histogram } }"""
 SUBMIT_REVIEW = """mutation($input: SubmitReviewInput!) { submitReview(input: $input) {
   __typename ... on ReviewSaved { review { id status incentivized createdAt } } } }"""
+REVIEW_ITEM = review_to_item(
+    Review(
+        sku="MUG-STONE-01",
+        member_id=member_id_for("bench-reviewer"),
+        rating=5,
+        title="Keeps coffee hot",
+        body="Holds heat for an hour. " * 40,
+        photo_urls=("https://cdn.example/mug.jpg",),
+        status=ReviewStatus.APPROVED,
+        created_at=NOW - timedelta(days=3),
+        updated_at=NOW - timedelta(days=2),
+        submitted_at=NOW - timedelta(days=3),
+        approved_at=NOW - timedelta(days=2),
+        helpful_votes=41,
+        unhelpful_votes=3,
+        incarnation="0123456789abcdef",
+        version=45,
+    )
+).serialize()
+REVIEW_ID = f"rev_{member_id_for('bench-reviewer').removeprefix('mbr_')}_MUG-STONE-01"
+VOTE_REVIEW = """mutation($id: ID!) { voteReview(reviewId: $id, helpful: true) {
+  __typename ... on ReviewVoted { helpful review { id helpfulVotes unhelpfulVotes } } } }"""
 
 
 def batch_reply(*items: dict[str, Any]) -> dict[str, Any]:
@@ -483,6 +506,18 @@ def main() -> None:
                 ("transact_write_items", {}),
             ],
             lambda body: body["data"]["submitReview"]["review"]["status"] == "PENDING",
+        ),
+        "voteReview (a review of 1000 characters)": (
+            http_api_event(
+                VOTE_REVIEW,
+                {"id": f"rev_{member_id_for('bench-reviewer')[4:]}_MUG-STONE-01"},
+                MEMBER_CLAIMS,
+            ),
+            [
+                ("batch_get_item", batch_reply(member, REVIEW_ITEM)),  # no vote yet
+                ("transact_write_items", {}),
+            ],
+            lambda body: body["data"]["voteReview"]["review"]["helpfulVotes"] == 42,
         ),
     }
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from api.auth import Principal, Role
 from api.clock import ManualClock
-from api.feedback.reviews_model import Decision, ReviewInput
+from api.feedback.reviews_model import Decision, ReviewInput, review_id
 from api.ids import member_id_for
 from api.members.model import Channel, ConsentInput, EnrollInput
 from api.points.model import AdjustInput, OrderInput, RedeemInput, RefundInput
@@ -406,7 +406,8 @@ def seed_rewards(services: Services) -> None:
 
 def seed_reviews(services: Services) -> None:
     """Three reviews of a mug: Bob's and Dave's approved (the rating counts them), Carol's
-    pending. Review rewards stay off (an admin turns them on with reviewRewardPoints)."""
+    pending; votes on both approved ones. Review rewards stay off (an admin turns them on
+    with reviewRewardPoints)."""
     reviews = [
         ("demo-bob", 5, "Keeps coffee hot", "Holds heat for an hour.\nDishwasher safe.", True),
         ("demo-dave", 3, "Fine, a bit small", "Smaller than the photo suggests.", True),
@@ -421,3 +422,16 @@ def seed_reviews(services: Services) -> None:
         )
         if approve:
             services.reviews.moderate(_ADMIN, review.id, Decision.APPROVE, None)
+    # Helpful votes: Bob's review first in MOST_HELPFUL.
+    votes = [
+        (DEMO_MEMBER, "demo-bob", True),
+        ("demo-carol", "demo-bob", True),
+        ("demo-carol", "demo-dave", False),
+    ]
+    for voter, author, helpful in votes:
+        voter_id = member_id_for(voter)
+        services.reviews.vote(
+            Principal(Role.MEMBER, voter_id, voter_id),
+            review_id(member_id_for(author), "MUG-STONE-01"),
+            helpful,
+        )

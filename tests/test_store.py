@@ -87,6 +87,8 @@ def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> No
     for sku in ("sku-1", "sku-2"):  # a review approved (rating, listed copies), one pending
         submitted = services.reviews.submit(member("cust-1"), ReviewInput(sku, 4, "T", "B"), sku)
     services.reviews.moderate(ADMIN, submitted.id, Decision.APPROVE, None)
+    enroll(services, "cust-voter")  # a vote on it, and the voter's count for the day
+    services.reviews.vote(member("cust-voter"), submitted.id, True)
     for i, raw in enumerate(TableItem._get_connection().scan()["Items"]):
         services.reactions.dispatch(Change(f"e-{i}", None, reads.load(raw)))  # counts, markers
     services.redemptions.redeem(member("cust-1"), RedeemInput("gift", "gift"))

@@ -18,6 +18,19 @@ Rules:
   own review keeps the reward, and cannot earn another for that product.
 - The product's rating moves only when a review enters or leaves APPROVED, by ADD in the
   same transaction, under the review's version: exact under concurrency.
+- Helpful votes: a member votes another member's APPROVED review helpful or unhelpful, one
+  standing vote per member per review (a vote item keyed by voter and review). Voting the
+  other way changes it, withdrawing removes it; the same vote again writes nothing and
+  answers as before, so a vote needs no idempotency key: it sets a state, and a retry of
+  the same request finds it set. A review that is not APPROVED (and one's own review) takes
+  no votes or withdrawals: to a voter it does not exist. At most MAX_VOTES_PER_DAY cast
+  or changed votes per member per UTC day (an ADD counter under a condition).
+- The review's helpfulVotes / unhelpfulVotes count the standing votes. Each vote rewrites
+  the review under its version, with its listed copies (the MOST_HELPFUL copy moves to its
+  new count) and the vote item, in one transaction: every listing shows the current counts
+  and the counts always equal the vote items, under any concurrency. Votes contend on the
+  review's item: a popular review takes votes one at a time (README, hot items). Counts
+  survive edits, moderation and re-approval; a deleted review's votes count for nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +38,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
@@ -36,7 +50,7 @@ from pynamodb.expressions.condition import Condition
 from api import validation as v
 from api.auth import Permission, Principal
 from api.clock import Clock
-from api.errors import Forbidden, InvalidInput, MemberNotFound, NotFound
+from api.errors import ErrorCode, Forbidden, InvalidInput, MemberNotFound, NotFound
 from api.feedback import reviews_store as store
 from api.feedback.reviews_model import (
     MAX_RATING,
@@ -49,8 +63,10 @@ from api.feedback.reviews_model import (
     ReviewPage,
     ReviewSort,
     ReviewStatus,
+    ReviewVote,
 )
 from api.idempotency import Keyed, Plan, fingerprint, keyed_write, versioned_write
+from api.ids import is_external_id
 from api.members import store as members
 from api.members.view import page_size
 from api.points import ledger
@@ -71,6 +87,7 @@ MAX_BODY = 5000
 MAX_PHOTOS = 5
 MAX_URL = 2000
 MAX_PER_DAY = 10
+MAX_VOTES_PER_DAY = 100
 _REVIEW_ID = re.compile(r"rev_([0-9a-f]{26})_(.+)")
 
 
@@ -118,12 +135,12 @@ def checked(data: ReviewInput) -> ReviewInput:
     )
 
 
-def parse_review_id(value: str) -> tuple[str, str]:
+def parse_review_id(value: str, field: str = "id") -> tuple[str, str]:
     """(member id, sku) of a review id; InvalidInput for anything else."""
     match = _REVIEW_ID.fullmatch(value)
-    if match is None or len(value) > 200:
-        raise InvalidInput("id", "Not a review id.")
-    return f"mbr_{match.group(1)}", _sku(match.group(2))
+    if match is None or len(value) > 200 or not is_external_id(match.group(2)):
+        raise InvalidInput(field, "Not a review id.")
+    return f"mbr_{match.group(1)}", match.group(2)
 
 
 def encode_cursor(sk: str) -> str:
@@ -214,6 +231,7 @@ class ReviewService:
                 updated_at=now,
                 submitted_at=now,
                 verified=verified,
+                incarnation=secrets.token_hex(8),
             )
             record = IdempotencyItem(
                 *keyed.record,
@@ -428,6 +446,91 @@ class ReviewService:
         marker.clawed_seq = seq
         return [entry_to_item(entry)], [marker, ledger.member_item(state, taken.state, [entry])]
 
+    def vote(self, actor: Principal, review_id: str, helpful: bool) -> ReviewVote:
+        """The member's vote on another member's approved review; the same again: a no-op."""
+        return self._vote(actor, review_id, helpful)
+
+    def withdraw_vote(self, actor: Principal, review_id: str) -> ReviewVote:
+        """The member's vote taken back; none standing: a no-op."""
+        return self._vote(actor, review_id, None)
+
+    def _vote(self, actor: Principal, review_id: str, helpful: bool | None) -> ReviewVote:
+        actor.require(Permission.VOTE_ON_REVIEWS)
+        if actor.member_id is None:
+            raise Forbidden()
+        voter = actor.member_id
+        reviewer, sku = parse_review_id(review_id, "reviewId")
+        if reviewer == voter:
+            raise InvalidInput(
+                "reviewId", "You cannot vote on your own review.", ErrorCode.OWN_REVIEW
+            )
+        now = self._program.current_time()
+        rkey = store.review_key(sku, reviewer)
+        vkey = store.vote_key(voter, sku, reviewer)
+        dkey = store.daily_votes_key(voter, now.date().isoformat())
+
+        def decide(snapshot: Snapshot) -> Plan[ReviewVote]:
+            if members.load(snapshot, voter) is None:
+                raise MemberNotFound()
+            current = _review(snapshot, rkey)
+            if current.status is not ReviewStatus.APPROVED:
+                raise NotFound("review")  # its content is not public: nor is its existence
+            found = snapshot.get(vkey, store.VoteItem)
+            before = store.vote_from_item(found, current)
+            if before is helpful:
+                return Plan(ReviewVote(current, before))
+            counted = replace(
+                current,
+                helpful_votes=current.helpful_votes + (helpful is True) - (before is True),
+                unhelpful_votes=current.unhelpful_votes + (helpful is False) - (before is False),
+            )
+            # Every copy rewritten with the counts; the MOST_HELPFUL one, keyed by the count,
+            # moves when the helpful count does.
+            stays = set(store.listed_keys(counted))
+            deleted: list[TableItem] = [
+                store.ListedItem(pk, sk)
+                for pk, sk in store.listed_keys(current)
+                if (pk, sk) not in stays
+            ]
+            new: list[TableItem] = []
+            changed: list[TableItem] = [store.review_to_item(counted), *store.listed_items(counted)]
+            added: list[Add] = []
+            if helpful is None:
+                assert found is not None  # a standing vote: `before` came from it
+                deleted.append(found)
+            else:
+                if store.votes_today(snapshot.get(dkey, TableItem)) >= MAX_VOTES_PER_DAY:
+                    raise InvalidInput(
+                        "reviewId", f"At most {MAX_VOTES_PER_DAY} votes a day: try tomorrow."
+                    )
+                vote = store.VoteItem(
+                    *vkey,
+                    sku=sku,
+                    reviewer_id=reviewer,
+                    helpful=helpful,
+                    incarnation=current.incarnation,
+                    voted_at=now,
+                )
+                if found is None:
+                    new.append(vote)
+                else:  # flipped, or left from a deleted review of the same id
+                    vote.version = found.version
+                    changed.append(vote)
+                limit = store.DailyVotesItem.votes.does_not_exist() | (
+                    store.DailyVotesItem.votes < MAX_VOTES_PER_DAY
+                )
+                added.append(Add(store.DailyVotesItem(*dkey), {"votes": 1}, limit))
+            return Plan(
+                ReviewVote(replace(counted, version=(current.version or 0) + 1), helpful),
+                new=new,
+                changed=changed,
+                deleted=deleted,
+                added=added,
+            )
+
+        reads_ = [members.member_key(voter), rkey, vkey, dkey]
+        return versioned_write(self._clock, reads_, decide)
+
     # --- reads ----------------------------------------------------------------------------
 
     def rating(self, actor: Principal, sku: str) -> Rating:
@@ -442,6 +545,8 @@ class ReviewService:
         sku, first = _sku(sku), page_size(first)
         if sort is ReviewSort.NEWEST:
             pk, prefix, descending = store.newest_pk(sku), store.NEWEST, True
+        elif sort is ReviewSort.MOST_HELPFUL:
+            pk, prefix, descending = store.helpful_pk(sku), store.BY_HELPFUL, True
         else:
             pk, prefix = store.rating_pk(sku), store.BY_RATING
             descending = sort is ReviewSort.HIGHEST

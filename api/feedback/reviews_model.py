@@ -3,6 +3,9 @@
 A review is PENDING when submitted or edited, then APPROVED or REJECTED by an admin; a
 rejection names a policy reason, never the rating (FTC 16 CFR 465: no suppression by
 sentiment). Only approved reviews are listed and counted in the product's rating.
+
+Other members vote an approved review helpful or not, once each: the review carries the
+counts of the votes standing now, whatever its status since (an edit keeps them).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class ReviewSort(StrEnum):
     NEWEST = "NEWEST"  # by approval time
     HIGHEST = "HIGHEST"  # by rating, then newest approved first
     LOWEST = "LOWEST"  # by rating, then oldest approved first
+    MOST_HELPFUL = "MOST_HELPFUL"  # by helpful votes, then newest approved first
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,11 @@ class Review:
     reject_reason: RejectReason | None = None
     incentivized: bool = False  # its approval earned the member a review reward
     verified: bool = False  # at submission, the member had an order of it not fully refunded
+    helpful_votes: int = 0
+    unhelpful_votes: int = 0
+    # Random per submission: a review deleted and written again has the same id, and the
+    # vote items left from the first must not count in the second.
+    incarnation: str = ""
     version: int | None = None
 
     @property
@@ -69,6 +78,14 @@ class Review:
 
 def review_id(member_id: str, sku: str) -> str:
     return f"rev_{member_id.removeprefix('mbr_')}_{sku}"
+
+
+@dataclass(frozen=True)
+class ReviewVote:
+    """A member's vote on a review as it stands: helpful, unhelpful, or none (withdrawn)."""
+
+    review: Review
+    helpful: bool | None
 
 
 @dataclass(frozen=True)

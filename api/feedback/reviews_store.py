@@ -6,16 +6,26 @@
 | rating          | PRODUCT#<sku>            | RATING                               | ADD counters
 | listed (newest) | REVIEWS#<sku>#NEWEST     | T#<approved at>#<member id>          | approved
 | listed (rating) | REVIEWS#<sku>#RATING     | R#<rating>#<approved at>#<member id> | approved
+| listed (votes)  | REVIEWS#<sku>#HELPFUL    | H#<helpful>#<approved at>#<member id> | approved
 | listed (queue)  | REVIEWS#PENDING          | P#<submitted at>#<sku>#<member id>   | pending
 | my review       | MREVIEWS#<member id>     | P#<sku>                              | "my reviews"
 | daily count     | MREVIEWS#<member id>     | DAY#<UTC date>                       | submissions
 | purchase        | MREVIEWS#<member id>     | BOUGHT#<sku>#<order id>              | by the stream
 | reward marker   | MREVIEWS#<member id>     | REWARD#<sku>                         | rewarded once
+| vote            | MREVIEWS#<voter id>      | VOTE#<sku>#<reviewer id>             | one per review
+| daily votes     | MREVIEWS#<voter id>      | VDAY#<UTC date>                      | votes cast
 
 The rating item changes only with ADD, in the same transaction as the review's move into or
 out of APPROVED (under the review's version), so it is exact under any concurrency and
-never needs a scan. Listed items are copies of the review as it was approved (or queued):
-an edit takes the review out of APPROVED, so a copy never goes stale.
+never needs a scan. Listed items are copies of the review as it is now: every write of the
+review (approval, edit, vote) rewrites or moves all of its copies in the same transaction,
+under the review's version, and their keys derive from the review alone (`listed_keys`).
+So each listing shows current vote counts, and the HELPFUL copy's key always holds the
+review's helpful count (zero-padded to COUNT_DIGITS, so text order is number order).
+
+A vote item remembers which review it counts in (the review's incarnation, random per
+submission): a review deleted and written again starts with no votes, and the old vote
+items count for nothing.
 """
 
 from __future__ import annotations
@@ -23,13 +33,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
 
 from api.feedback.reviews_model import Rating, RejectReason, Review, ReviewStatus
 from api.store.base import IntegerAttribute, JSONAttribute, Key, TableItem
 
 PENDING_PK = "REVIEWS#PENDING"
-NEWEST, BY_RATING, QUEUED, MINE = "T#", "R#", "P#", "P#"
+NEWEST, BY_RATING, BY_HELPFUL, QUEUED, MINE = "T#", "R#", "H#", "P#", "P#"
+COUNT_DIGITS = 10  # helpful counts sort as text: zero-padded
 
 
 def review_key(sku: str, member_id: str) -> Key:
@@ -46,6 +62,10 @@ def newest_pk(sku: str) -> str:
 
 def rating_pk(sku: str) -> str:
     return f"REVIEWS#{sku}#RATING"
+
+
+def helpful_pk(sku: str) -> str:
+    return f"REVIEWS#{sku}#HELPFUL"
 
 
 def mine_pk(member_id: str) -> str:
@@ -70,6 +90,14 @@ def purchase_key(member_id: str, sku: str, order_id: str) -> Key:
 
 def daily_key(member_id: str, day: str) -> Key:
     return (mine_pk(member_id), f"DAY#{day}")
+
+
+def vote_key(voter_id: str, sku: str, reviewer_id: str) -> Key:
+    return (mine_pk(voter_id), f"VOTE#{sku}#{reviewer_id}")
+
+
+def daily_votes_key(voter_id: str, day: str) -> Key:
+    return (mine_pk(voter_id), f"VDAY#{day}")
 
 
 class ReviewItem(TableItem, discriminator="review"):
@@ -119,6 +147,21 @@ class DailyItem(TableItem, discriminator="review_daily"):
     created_at = UTCDateTimeAttribute(null=True)
 
 
+class VoteItem(TableItem, discriminator="review_vote"):
+    """A member's vote on a review; it counts only while `incarnation` is that review's."""
+
+    sku = UnicodeAttribute()
+    reviewer_id = UnicodeAttribute()
+    helpful = BooleanAttribute()
+    incarnation = UnicodeAttribute()
+    voted_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class DailyVotesItem(TableItem, discriminator="review_daily_votes"):
+    votes = IntegerAttribute(default=0)
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
@@ -143,6 +186,9 @@ def to_json(r: Review) -> dict[str, Any]:
         "reject_reason": None if r.reject_reason is None else r.reject_reason.value,
         "incentivized": r.incentivized,
         "verified": r.verified,
+        "helpful_votes": r.helpful_votes,
+        "unhelpful_votes": r.unhelpful_votes,
+        "incarnation": r.incarnation,
     }
 
 
@@ -163,6 +209,9 @@ def from_json(d: dict[str, Any], version: int | None = None) -> Review:
         reject_reason=None if d["reject_reason"] is None else RejectReason(d["reject_reason"]),
         incentivized=d.get("incentivized", False),
         verified=d.get("verified", False),
+        helpful_votes=d.get("helpful_votes", 0),
+        unhelpful_votes=d.get("unhelpful_votes", 0),
+        incarnation=d.get("incarnation", ""),
         version=version,
     )
 
@@ -196,6 +245,10 @@ def listed_keys(r: Review) -> list[Key]:
         return [
             (newest_pk(r.sku), f"{NEWEST}{at}#{r.member_id}"),
             (rating_pk(r.sku), f"{BY_RATING}{r.rating}#{at}#{r.member_id}"),
+            (
+                helpful_pk(r.sku),
+                f"{BY_HELPFUL}{r.helpful_votes:0{COUNT_DIGITS}d}#{at}#{r.member_id}",
+            ),
         ]
     return []
 
@@ -222,3 +275,15 @@ def rating_deltas(rating: int, sign: int) -> dict[str, int]:
 
 def submitted_today(item: TableItem | None) -> int:
     return item.submitted if isinstance(item, DailyItem) else 0
+
+
+def votes_today(item: TableItem | None) -> int:
+    return item.votes if isinstance(item, DailyVotesItem) else 0
+
+
+def vote_from_item(item: VoteItem | None, review: Review) -> bool | None:
+    """The voter's standing vote on this review (None: none, or one on a deleted review that
+    had the same id)."""
+    if item is None or item.incarnation != review.incarnation:
+        return None
+    return item.helpful

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import strawberry
 
+from api.feedback.reviews_model import ReviewVote
 from schema.context import Info
 from schema.errors import (
     ConcurrentUpdate,
@@ -29,6 +30,12 @@ class ReviewDeleted:
     review: Review
 
 
+@strawberry.type(description="The caller's vote on a review as it stands, and the review.")
+class ReviewVoted:
+    review: Review
+    helpful: bool | None = strawberry.field(description="null: no vote (withdrawn).")
+
+
 SubmitReviewResult = Annotated[
     ReviewSaved | InvalidInput | MemberNotFound | NotFound | IdempotencyConflict | ConcurrentUpdate,
     strawberry.union("SubmitReviewResult"),
@@ -40,6 +47,10 @@ SaveReviewResult = Annotated[
 ModerateReviewResult = Annotated[
     ReviewSaved | InvalidInput | NotFound | MemberNotFound | ConcurrentUpdate,
     strawberry.union("ModerateReviewResult"),
+]
+VoteReviewResult = Annotated[
+    ReviewVoted | InvalidInput | NotFound | MemberNotFound | ConcurrentUpdate,
+    strawberry.union("VoteReviewResult"),
 ]
 DeleteReviewResult = Annotated[
     ReviewDeleted | InvalidInput | NotFound | ConcurrentUpdate,
@@ -85,3 +96,21 @@ class FeedbackMutation:
             ctx.principal, input.id, input.decision, input.reason
         )
         return ReviewSaved(review=Review.from_domain(review))
+
+    @mutation(
+        "Members: vote another member's approved review helpful (true) or not (false): one "
+        "vote per review, voting the other way changes it, the same vote again changes "
+        "nothing. Not one's own review (OWN_REVIEW); at most 100 votes a day."
+    )
+    def vote_review(self, info: Info, review_id: strawberry.ID, helpful: bool) -> VoteReviewResult:
+        ctx = info.context
+        return _voted(ctx.services.reviews.vote(ctx.principal, review_id, helpful))
+
+    @mutation("Members: take back their vote on an approved review; none: changes nothing.")
+    def withdraw_review_vote(self, info: Info, review_id: strawberry.ID) -> VoteReviewResult:
+        ctx = info.context
+        return _voted(ctx.services.reviews.withdraw_vote(ctx.principal, review_id))
+
+
+def _voted(vote: ReviewVote) -> ReviewVoted:
+    return ReviewVoted(review=Review.from_domain(vote.review), helpful=vote.helpful)

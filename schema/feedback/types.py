@@ -15,7 +15,10 @@ strawberry.enum(model.Decision, name="ReviewDecision")
 strawberry.enum(
     model.ReviewSort,
     name="ReviewSort",
-    description="NEWEST: by approval; HIGHEST/LOWEST: by rating, then by approval.",
+    description=(
+        "NEWEST: by approval; HIGHEST/LOWEST: by rating, then by approval; MOST_HELPFUL: by "
+        "helpful votes, then newest approved first."
+    ),
 )
 
 
@@ -38,6 +41,8 @@ class Review:
     verified: bool = strawberry.field(
         description="When submitted, the member had an order of it that was not fully refunded."
     )
+    helpful_votes: int = strawberry.field(description="Members who found it helpful, now.")
+    unhelpful_votes: int = strawberry.field(description="Members who did not, now.")
     created_at: datetime
     updated_at: datetime
     approved_at: datetime | None
@@ -56,6 +61,8 @@ class Review:
             reject_reason=r.reject_reason,
             incentivized=r.incentivized,
             verified=r.verified,
+            helpful_votes=r.helpful_votes,
+            unhelpful_votes=r.unhelpful_votes,
             created_at=r.created_at,
             updated_at=r.updated_at,
             approved_at=r.approved_at,

@@ -371,6 +371,22 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"admin": OK, **_NOT_ADMIN},
     ),
+    "productReviews (most helpful)": (
+        '{ productReviews(sku: "sku-1", sort: MOST_HELPFUL) { edges { node { helpfulVotes } } } }',
+        {},
+        {"member": OK, "service": OK, "admin": OK},
+    ),
+    "voteReview": (
+        f'mutation {{ voteReview(reviewId: "rev_{"0" * 26}_sku-1", helpful: true) '
+        "{ __typename } }",
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "withdrawReviewVote": (
+        f'mutation {{ withdrawReviewVote(reviewId: "rev_{"0" * 26}_sku-1") {{ __typename }} }}',
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
     "resetTestClock": (
         "mutation { resetTestClock { __typename } }",
         {},

@@ -7,10 +7,14 @@ from typing import Any
 
 import pytest
 
+from api.auth import Principal, Role
+from api.feedback.reviews_model import Decision, ReviewInput
 from api.ids import member_id_for
 from api.services import Services
+from api.store.base import TableItem
 from tests.graphql.conftest import (
     ENROLL,
+    MEMBER,
     RECORD_ORDER,
     REDEEM,
     SERVICE,
@@ -235,6 +239,10 @@ GRAPHQL_ERROR_CASES = {
     "missing variables": (RECORD_ORDER, None),
     "syntax error": ("mutation { recordOrder(input: {", None),
     "unknown field": ("{ me { password } }", None),
+    "helpful not a Boolean": (
+        'mutation($h: Boolean!) { voteReview(reviewId: "rev_x", helpful: $h) { __typename } }',
+        {"h": "yes"},
+    ),
     "unknown enum value": (
         ENROLL,
         enroll_input(
@@ -308,3 +316,51 @@ def test_malformed_bodies_are_client_errors(invoke: Invoke, seeded: Any, case: s
     assert 400 <= response.status < 500, response.raw
     assert "Traceback" not in response.raw
     assert seeded() == before
+
+
+VOTE = """mutation($id: ID!) { voteReview(reviewId: $id, helpful: true) {
+  __typename ... on UserError { code message } ... on InvalidInput { field } } }"""
+WITHDRAW_VOTE = """mutation($id: ID!) { withdrawReviewVote(reviewId: $id) {
+  __typename ... on UserError { code message } ... on InvalidInput { field } } }"""
+OWN, PENDING = (f"rev_{member_id_for(c).removeprefix('mbr_')}_sku-1" for c in ("cust-1", "cust-2"))
+
+# Member operations (as cust-1, whose review of sku-1 is approved; cust-2's is pending).
+MEMBER_UNION_CASES = {
+    **{
+        f"{name}: review id {rid!r}": (
+            doc,
+            {"id": rid},
+            ("InvalidInput", "INVALID_INPUT", "reviewId"),
+        )
+        for name, doc in (("vote", VOTE), ("withdraw", WITHDRAW_VOTE))
+        for rid in ("", "rev_x", OWN + "\x00", OWN + "\u202e", f"rev_{'0' * 26}_bad sku", BIG)
+    },
+    "vote: own review": (VOTE, {"id": OWN}, ("InvalidInput", "OWN_REVIEW", "reviewId")),
+    "vote: a pending review": (VOTE, {"id": PENDING}, ("NotFound", "NOT_FOUND", None)),
+    "withdraw: a pending review": (WITHDRAW_VOTE, {"id": PENDING}, ("NotFound", "NOT_FOUND", None)),
+    "vote: no such review": (
+        VOTE,
+        {"id": f"rev_{'0' * 26}_sku-1"},
+        ("NotFound", "NOT_FOUND", None),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MEMBER_UNION_CASES)
+def test_member_failures_are_union_members_with_codes(
+    invoke: Invoke, services: Services, case: str
+) -> None:
+    for customer in ("cust-1", "cust-2"):
+        enroll(services, customer)
+        who = Principal(Role.MEMBER, member_id_for(customer), member_id_for(customer))
+        services.reviews.submit(who, ReviewInput("sku-1", 4, "T", "B"), "k")
+    services.reviews.moderate(ADMIN_PRINCIPAL, OWN, Decision.APPROVE, None)
+    document, variables, (typename, code, field) = MEMBER_UNION_CASES[case]
+    before = TableItem._get_connection().scan()["Items"]
+    response = invoke(document, variables, MEMBER)
+    assert response.status == 200
+    result = next(iter(response.data.values()))
+    assert result["__typename"] == typename, response.raw
+    assert (result["code"], result.get("field")) == (code, field)
+    assert result["message"]
+    assert TableItem._get_connection().scan()["Items"] == before

@@ -152,3 +152,70 @@ def test_no_reviewing_for_someone_else_nor_moderating_ones_own(invoke: Invoke) -
     ).data["moderateReview"]
     assert rejected["field"] == "reason"
     assert snapshot() == before
+
+
+VOTE = """mutation($id: ID!, $helpful: Boolean!) { voteReview(reviewId: $id, helpful: $helpful) {
+  __typename ... on ReviewVoted { helpful review { id helpfulVotes unhelpfulVotes } }
+  ... on UserError { code message } ... on InvalidInput { field } } }"""
+WITHDRAW = """mutation($id: ID!) { withdrawReviewVote(reviewId: $id) {
+  __typename ... on ReviewVoted { helpful review { helpfulVotes unhelpfulVotes } }
+  ... on UserError { code } } }"""
+HELPFUL = """query($after: String) { productReviews(sku: "sku-1", sort: MOST_HELPFUL, first: 1,
+  after: $after) { edges { node { id helpfulVotes unhelpfulVotes } cursor }
+  pageInfo { hasNextPage endCursor } } }"""
+
+
+def test_votes_and_the_most_helpful_listing(invoke: Invoke, services: Services) -> None:
+    enroll(services, "cust-3")
+    third = {"sub": "cust-3", "token_use": "access"}
+    ids = []
+    for claims in (MEMBER, OTHER_MEMBER):
+        saved = submit(invoke, claims=claims)
+        ids.append(saved["review"]["id"])
+        invoke(MODERATE, {"input": {"id": ids[-1], "decision": "APPROVE"}}, ADMIN)
+
+    def vote(claims: Any, rid: str, helpful: bool) -> Any:
+        return invoke(VOTE, {"id": rid, "helpful": helpful}, claims).data["voteReview"]
+
+    voted = vote(OTHER_MEMBER, ids[0], True)
+    assert voted == {
+        "__typename": "ReviewVoted",
+        "helpful": True,
+        "review": {"id": ids[0], "helpfulVotes": 1, "unhelpfulVotes": 0},
+    }
+    before = snapshot()
+    assert vote(OTHER_MEMBER, ids[0], True) == voted  # the same vote: a replay
+    assert snapshot() == before
+    assert vote(third, ids[0], False)["review"]["unhelpfulVotes"] == 1
+    assert vote(third, ids[0], True)["review"] == {
+        "id": ids[0],
+        "helpfulVotes": 2,
+        "unhelpfulVotes": 0,
+    }
+    before = snapshot()
+    own = vote(MEMBER, ids[0], True)
+    assert (own["__typename"], own["code"], own["field"]) == (
+        "InvalidInput",
+        "OWN_REVIEW",
+        "reviewId",
+    )
+    assert snapshot() == before
+    first = invoke(HELPFUL).data["productReviews"]
+    assert [e["node"]["helpfulVotes"] for e in first["edges"]] == [2]
+    assert first["pageInfo"]["hasNextPage"] is True
+    rest = invoke(HELPFUL, {"after": first["pageInfo"]["endCursor"]}).data["productReviews"]
+    assert [(e["node"]["id"], e["node"]["helpfulVotes"]) for e in rest["edges"]] == [(ids[1], 0)]
+    assert invoke(HELPFUL, {"after": "bm9wZQ"}).error_codes == ["INVALID_INPUT"]
+
+    withdrawn = invoke(WITHDRAW, {"id": ids[0]}, third).data["withdrawReviewVote"]
+    assert withdrawn == {
+        "__typename": "ReviewVoted",
+        "helpful": None,
+        "review": {"helpfulVotes": 1, "unhelpfulVotes": 0},
+    }
+    newest = invoke('{ productReviews(sku: "sku-1") { edges { node { helpfulVotes } } } }')
+    assert [e["node"]["helpfulVotes"] for e in newest.data["productReviews"]["edges"]] == [0, 1]
+    edited = invoke(UPDATE, {"input": review(rating=1)}).data["updateReview"]
+    assert edited["review"]["status"] == "PENDING"
+    gone = vote(OTHER_MEMBER, ids[0], False)
+    assert gone["code"] == "NOT_FOUND"

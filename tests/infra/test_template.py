@@ -627,8 +627,13 @@ SUBMIT_REVIEW = """mutation($input: SubmitReviewInput!) { submitReview(input: $i
   __typename ... on ReviewSaved { review { id status } } } }"""
 
 
+VOTE_REVIEW = """mutation($id: ID!) { voteReview(reviewId: $id, helpful: true) {
+  __typename ... on ReviewVoted { helpful } } }"""
+
+
 def _exercise_reviews(invoke: Any) -> None:
-    """A review submitted (and replayed), edited, approved, listed, counted, deleted."""
+    """A review submitted (and replayed), edited, approved, listed, counted, voted on (and
+    replayed, withdrawn), deleted."""
     review = {"sku": "sku-1", "rating": 4, "title": "Good", "body": "Fits."}
     for _ in range(2):
         saved = invoke(SUBMIT_REVIEW, {"input": {"review": review, "idempotencyKey": "rv"}})
@@ -653,6 +658,21 @@ def _exercise_reviews(invoke: Any) -> None:
     assert listed["productReviews"]["edges"] == [{"node": {"rating": 5}}]
     mine = invoke("{ myReviews { edges { node { status } } } }").data
     assert mine["myReviews"]["edges"] == [{"node": {"status": "APPROVED"}}]
+    voter = {"sub": "cust-ref", "token_use": "access"}  # enrolled by _exercise_referrals
+    for _ in range(2):  # the second time, a replay
+        voted = invoke(VOTE_REVIEW, {"id": rid}, voter).data["voteReview"]
+        assert voted == {"__typename": "ReviewVoted", "helpful": True}, voted
+    withdrawn = invoke(
+        "mutation($id: ID!) { withdrawReviewVote(reviewId: $id) { __typename } }",
+        {"id": rid},
+        voter,
+    )
+    assert withdrawn.data["withdrawReviewVote"] == {"__typename": "ReviewVoted"}, withdrawn.raw
+    invoke(VOTE_REVIEW, {"id": rid}, voter)
+    helpful = invoke(
+        '{ productReviews(sku: "sku-1", sort: MOST_HELPFUL) { edges { node { helpfulVotes } } } }'
+    ).data
+    assert helpful["productReviews"]["edges"] == [{"node": {"helpfulVotes": 1}}]
     deleted = invoke('mutation { deleteReview(sku: "sku-1") { __typename } }')
     assert deleted.data["deleteReview"] == {"__typename": "ReviewDeleted"}, deleted.raw
 
