@@ -47,6 +47,9 @@ class Permission(StrEnum):
     WRITE_OWN_REVIEWS = "write_own_reviews"  # submit, edit, delete, list one's own reviews
     READ_REVIEWS = "read_reviews"  # a product's approved reviews and rating
     MODERATE_REVIEWS = "moderate_reviews"  # approve, reject, remove; the queue
+    ANSWER_OWN_SURVEYS = "answer_own_surveys"  # be asked NPS, CSAT of own orders; answer
+    ASK_ANY_SURVEYS = "ask_any_surveys"  # the shop asks any member, and relays answers
+    READ_SURVEY_SCORES = "read_survey_scores"  # NPS and CSAT scores, by tier
 
 
 # The whole authorization policy; tests/graphql/test_authorization.py walks every cell.
@@ -60,6 +63,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.EVALUATE_OWN_CART,
             Permission.WRITE_OWN_REVIEWS,
             Permission.READ_REVIEWS,
+            Permission.ANSWER_OWN_SURVEYS,
         }
     ),
     Role.SERVICE: frozenset(
@@ -76,6 +80,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.CHECK_REFERRAL_CODE,
             Permission.FULFIL_REWARDS,
             Permission.READ_REVIEWS,
+            Permission.ASK_ANY_SURVEYS,
         }
     ),
     Role.ADMIN: frozenset(
@@ -97,6 +102,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.FULFIL_REWARDS,
             Permission.READ_REVIEWS,
             Permission.MODERATE_REVIEWS,
+            Permission.READ_SURVEY_SCORES,
         }
     ),
 }
