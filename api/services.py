@@ -72,6 +72,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     program = ProgramService(config, clock, [check_settings(catalog)])
     checkout = CheckoutService(program, catalog)
     rewards = RewardCatalog(clock)  # live rewards, cached per container
+    tiers = TierService(clock, program)  # the ladder, cached per container
     return Services(
         config=config,
         clock=clock,
@@ -82,7 +83,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         refunds=RefundService(clock, program),
         spending=SpendingService(config, clock, program),
         maintenance=MaintenanceService(clock, program, config.maintenance_workers),
-        tiers=TierService(clock, program),
+        tiers=tiers,
         promotions=PromotionAdmin(clock, program, catalog),
         code_batches=CodeBatches(clock, program),
         checkout=checkout,
@@ -94,7 +95,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         redemptions=RedemptionService(config, clock, program, rewards, catalog),
         reward_views=RewardReader(clock, program, rewards, catalog),
         reviews=ReviewService(clock, program),
-        surveys=SurveyService(clock, program),
+        surveys=SurveyService(clock, program, tiers),
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(
             [

@@ -9,8 +9,9 @@ Rules:
 - An order or support contact is considered for CSAT once, ever (an item written only if
   absent). A member may ask about their own orders; support contacts only the shop.
 - An invitation is answered once (under its version), within INVITATION_DAYS, by its member
-  or the shop. The answer is immutable, records the member's tier at that moment, and adds
-  its score to the day's score counters in the same transaction: scores are exact.
+  or the shop. The answer is immutable, records the member's tier at that moment (the
+  ladder's base tier for a member without one; None only without a ladder), and adds its
+  score to the day's score counters in the same transaction: scores are exact.
 - askSurvey and submitSurveyAnswer are keyed: a replay returns the first outcome.
 - Times are the program's (ProgramService.now): the test clock drives throttling and expiry.
 """
@@ -56,6 +57,7 @@ from api.store.base import Key, RecordItem, TableItem
 from api.store.reads import Snapshot
 from api.store.records import IdempotencyItem, record_key
 from api.store.tx import Add
+from api.tiers.service import TierService
 
 MAX_SCORE_DAYS = 366  # one scores query covers at most this many days
 _INVITATION_ID = re.compile(r"svy_([0-9a-f]{26})_([0-9a-f]{16})")
@@ -122,9 +124,10 @@ def _target(actor: Principal, member_id: str | None, customer_id: str | None) ->
 
 
 class SurveyService:
-    def __init__(self, clock: Clock, program_service: ProgramService) -> None:
+    def __init__(self, clock: Clock, program_service: ProgramService, tiers: TierService) -> None:
         self._clock = clock
         self._program = program_service
+        self._tiers = tiers
 
     def ask(
         self,
@@ -245,6 +248,8 @@ class SurveyService:
             member = members.load(snapshot, member_id)
             if member is None:
                 raise MemberNotFound()
+            # No code yet, or one the ladder dropped, is the base tier: one group in scores.
+            tier = self._tiers.config().tier(member.tier.code)
             given = Answer(
                 answer_id=f"ans_{int(now.timestamp() * 1000):012x}{secrets.token_hex(5)}",
                 member_id=member_id,
@@ -253,7 +258,7 @@ class SurveyService:
                 comment=text,
                 channel=invitation.channel,
                 answered_at=now,
-                tier_id=member.tier.code,
+                tier_id=None if tier is None else tier.code,
                 subject=invitation.subject,
                 reference=invitation.reference,
             )

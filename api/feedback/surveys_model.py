@@ -158,4 +158,4 @@ class Scores:
 @dataclass(frozen=True)
 class ScoreReport:
     total: Scores
-    by_tier: tuple[tuple[str | None, Scores], ...]  # None: members without a tier
+    by_tier: tuple[tuple[str | None, Scores], ...]  # None: no tier ladder then

@@ -39,7 +39,7 @@ from api.feedback.surveys_model import (
 from api.store.base import IntegerAttribute, JSONAttribute, Key, TableItem
 
 STATS_SHARDS = 4
-NO_TIER = "-"  # members without a tier, in a score item's key
+NO_TIER = "-"  # no tier ladder then, in a score item's key
 
 
 def answers_pk(member_id: str) -> str:

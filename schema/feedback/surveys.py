@@ -100,7 +100,10 @@ class SurveyAnswer:
     comment: str | None
     channel: model.SurveyChannel
     answered_at: datetime
-    tier_id: str | None = strawberry.field(description="The member's tier when they answered.")
+    tier_id: str | None = strawberry.field(
+        description="The member's tier when they answered (the base tier for a member "
+        "without one); null: there was no tier ladder."
+    )
     subject: model.CsatSubject | None
     reference: str | None
 
@@ -156,7 +159,9 @@ class SurveyScores:
 
 @strawberry.type
 class TierSurveyScores:
-    tier_id: str | None = strawberry.field(description="Null: members without a tier.")
+    tier_id: str | None = strawberry.field(
+        description="Null: answers given while there was no tier ladder."
+    )
     scores: SurveyScores
 
 

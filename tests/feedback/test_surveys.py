@@ -218,7 +218,7 @@ def test_answers_keep_the_members_tier_when_they_answered(services: Services) ->
     answer = services.surveys.answer(M1, invite(services), 10, None, "x1")
     assert answer.tier_id == "GOLD"
     plain = services.surveys.answer(M2, invite(services, who=M2), 10, None, "x1")
-    assert plain.tier_id is None
+    assert plain.tier_id == "BRONZE"  # no tier yet: the ladder's base tier
 
 
 def test_the_shop_may_relay_an_answer_and_others_see_nothing(services: Services) -> None:
@@ -305,7 +305,7 @@ def test_scores_are_exact_by_day_and_tier(services: Services) -> None:
     assert total.csat_percent is None
     tiers = {t: s.histogram for t, s in report.by_tier}
     assert tiers == {
-        None: (1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1),  # s-0: 10, s-2: 8, s-4: 0
+        "BRONZE": (1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1),  # s-0: 10, s-2: 8, s-4: 0
         "GOLD": (0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 1),  # s-1: 9, s-3: 6, s-5: 10
     }
     both = services.surveys.scores(ADMIN, SurveyKind.NPS, first, first + timedelta(days=100), None)
