@@ -95,7 +95,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         redemptions=RedemptionService(config, clock, program, rewards, catalog),
         reward_views=RewardReader(clock, program, rewards, catalog),
         reviews=ReviewService(clock, program),
-        surveys=SurveyService(clock, program, tiers),
+        surveys=SurveyService(config, clock, program, tiers),
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(
             [

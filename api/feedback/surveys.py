@@ -12,7 +12,9 @@ Rules:
   or the shop. The answer is immutable, records the member's tier at that moment (the
   ladder's base tier for a member without one; None only without a ladder), and adds its
   score to the day's score counters in the same transaction: scores are exact.
-- askSurvey and submitSurveyAnswer are keyed: a replay returns the first outcome.
+- askSurvey and submitSurveyAnswer are keyed: a replay returns the first outcome. An ask's
+  record is kept idempotency_days (TTL), as apps may ask at every launch; an answer's for
+  good (one per invitation).
 - Times are the program's (ProgramService.now): the test clock drives throttling and expiry.
 """
 
@@ -28,6 +30,7 @@ from datetime import date, datetime, timedelta
 from api import validation as v
 from api.auth import Permission, Principal, Role
 from api.clock import Clock
+from api.config import Config
 from api.errors import Forbidden, InvalidInput, MemberNotFound, NotFound, OrderNotFound
 from api.feedback import surveys_store as store
 from api.feedback.surveys_model import (
@@ -124,10 +127,14 @@ def _target(actor: Principal, member_id: str | None, customer_id: str | None) ->
 
 
 class SurveyService:
-    def __init__(self, clock: Clock, program_service: ProgramService, tiers: TierService) -> None:
+    def __init__(
+        self, config: Config, clock: Clock, program_service: ProgramService, tiers: TierService
+    ) -> None:
         self._clock = clock
         self._program = program_service
         self._tiers = tiers
+        # Apps may ask at every launch: their records go (TTL) once a retry is unlikely.
+        self._keep = timedelta(days=config.idempotency_days)
 
     def ask(
         self,
@@ -167,29 +174,29 @@ class SurveyService:
             settings = program.settings(snapshot)
             now = self._program.now(settings)
             turn = _turn(snapshot, data, target, throttle, surveys=settings.surveys, now=now)
-            if isinstance(turn, Asked):
-                return Plan(turn, new=[_record(keyed, turn, now)])
-            if not turn.chosen:
+            new: list[TableItem] = []
+            changed: list[TableItem] = []
+            if isinstance(turn, Asked):  # not due: only the record is written
+                asked = turn
+            elif not turn.chosen:
                 asked = Asked(None, NotDueReason.NOT_SAMPLED, turn.next_at)
-                return Plan(
-                    asked, new=[*turn.new, _record(keyed, asked, now)], changed=turn.changed
+                new, changed = turn.new, turn.changed
+            else:
+                invitation = Invitation(
+                    id=f"svy_{target.removeprefix('mbr_')}_{secrets.token_hex(8)}",
+                    member_id=target,
+                    kind=data.kind,
+                    channel=data.channel,
+                    asked_at=now,
+                    expires_at=now + timedelta(days=INVITATION_DAYS),
+                    subject=data.subject,
+                    reference=data.reference,
                 )
-            invitation = Invitation(
-                id=f"svy_{target.removeprefix('mbr_')}_{secrets.token_hex(8)}",
-                member_id=target,
-                kind=data.kind,
-                channel=data.channel,
-                asked_at=now,
-                expires_at=now + timedelta(days=INVITATION_DAYS),
-                subject=data.subject,
-                reference=data.reference,
-            )
-            asked = Asked(replace(invitation, version=1), None, turn.next_at)
-            return Plan(
-                asked,
-                new=[*turn.new, store.invitation_to_item(invitation), _record(keyed, asked, now)],
-                changed=turn.changed,
-            )
+                asked = Asked(replace(invitation, version=1), None, turn.next_at)
+                new = [*turn.new, store.invitation_to_item(invitation)]
+                changed = turn.changed
+            record = _record(keyed, asked, now, now + self._keep)
+            return Plan(asked, new=[*new, record], changed=changed)
 
         def replay(record: RecordItem) -> Asked:
             answer = record.answer if isinstance(record, IdempotencyItem) else {}
@@ -354,7 +361,7 @@ def _turn(
     return _Turn(chosen, None, [store.CsatAskedItem(*throttle, considered_at=now)], [])
 
 
-def _record(keyed: Keyed, asked: Asked, now: datetime) -> IdempotencyItem:
+def _record(keyed: Keyed, asked: Asked, now: datetime, expires: datetime) -> IdempotencyItem:
     return IdempotencyItem(
         *keyed.record,
         request_hash=keyed.fingerprint,
@@ -364,4 +371,5 @@ def _record(keyed: Keyed, asked: Asked, now: datetime) -> IdempotencyItem:
             "next_ask_at": None if asked.next_ask_at is None else asked.next_ask_at.isoformat(),
         },
         created_at=now,
+        expires=expires,
     )

@@ -32,6 +32,7 @@ from api.program.model import SettingsChange, SurveyChange
 from api.services import Services
 from api.store import reads
 from api.store.base import TableItem
+from api.store.records import IdempotencyItem, record_key
 from api.tiers.model import SetTierInput
 from tests.support import ADMIN, SERVICE, START, enroll, member, order
 from tests.tiers.test_tiers import config_input
@@ -361,3 +362,13 @@ def test_only_admins_read_scores(services: Services) -> None:
     for who in (M1, SERVICE):
         with pytest.raises(Forbidden):
             services.surveys.scores(who, SurveyKind.NPS, START.date(), START.date(), None)
+
+
+def test_an_asks_record_goes_after_the_idempotency_days(services: Services) -> None:
+    """Apps may ask at every launch: their records must not pile up for good."""
+    invite(services)
+    services.surveys.ask(M1, NPS, "a2")  # not due: a record too
+    for key in ("a1", "a2"):
+        found = reads.get(record_key("ASK_SURVEY", f"{M1.member_id}#{key}"), IdempotencyItem)
+        assert found is not None
+        assert found.expires == START + timedelta(days=services.config.idempotency_days)
