@@ -48,6 +48,9 @@ class Permission(StrEnum):
     READ_REVIEWS = "read_reviews"  # a product's approved reviews and rating
     MODERATE_REVIEWS = "moderate_reviews"  # approve, reject, remove; the queue
     VOTE_ON_REVIEWS = "vote_on_reviews"  # one's own helpful / unhelpful votes
+    ANSWER_OWN_SURVEYS = "answer_own_surveys"  # be asked NPS, CSAT of own orders; answer
+    ASK_ANY_SURVEYS = "ask_any_surveys"  # the shop asks any member, and relays answers
+    READ_SURVEY_SCORES = "read_survey_scores"  # NPS and CSAT scores, by tier
 
 
 # The whole authorization policy; tests/graphql/test_authorization.py walks every cell.
@@ -62,6 +65,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.WRITE_OWN_REVIEWS,
             Permission.READ_REVIEWS,
             Permission.VOTE_ON_REVIEWS,
+            Permission.ANSWER_OWN_SURVEYS,
         }
     ),
     Role.SERVICE: frozenset(
@@ -78,6 +82,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.CHECK_REFERRAL_CODE,
             Permission.FULFIL_REWARDS,
             Permission.READ_REVIEWS,
+            Permission.ASK_ANY_SURVEYS,
         }
     ),
     Role.ADMIN: frozenset(
@@ -99,6 +104,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.FULFIL_REWARDS,
             Permission.READ_REVIEWS,
             Permission.MODERATE_REVIEWS,
+            Permission.READ_SURVEY_SCORES,
         }
     ),
 }

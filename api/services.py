@@ -10,6 +10,7 @@ from api.clock import Clock, SystemClock
 from api.config import Config
 from api.feedback import reactions as feedback_reactions
 from api.feedback.reviews import ReviewService
+from api.feedback.surveys import SurveyService
 from api.members.service import MemberService
 from api.members.view import MemberReader
 from api.points.maintenance import MaintenanceService
@@ -60,6 +61,7 @@ class Services:
     redemptions: RedemptionService
     reward_views: RewardReader
     reviews: ReviewService
+    surveys: SurveyService
     reactions: Reactions  # to the table's stream
 
 
@@ -70,6 +72,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     program = ProgramService(config, clock, [check_settings(catalog)])
     checkout = CheckoutService(program, catalog)
     rewards = RewardCatalog(clock)  # live rewards, cached per container
+    tiers = TierService(clock, program)  # the ladder, cached per container
     return Services(
         config=config,
         clock=clock,
@@ -80,7 +83,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         refunds=RefundService(clock, program),
         spending=SpendingService(config, clock, program),
         maintenance=MaintenanceService(clock, program, config.maintenance_workers),
-        tiers=TierService(clock, program),
+        tiers=tiers,
         promotions=PromotionAdmin(clock, program, catalog),
         code_batches=CodeBatches(clock, program),
         checkout=checkout,
@@ -92,6 +95,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         redemptions=RedemptionService(config, clock, program, rewards, catalog),
         reward_views=RewardReader(clock, program, rewards, catalog),
         reviews=ReviewService(clock, program),
+        surveys=SurveyService(config, clock, program, tiers),
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(
             [

@@ -38,6 +38,8 @@ from botocore.stub import Stubber  # noqa: E402
 
 from api.feedback.reviews_model import Review, ReviewStatus  # noqa: E402
 from api.feedback.reviews_store import RatingItem, review_to_item  # noqa: E402
+from api.feedback.surveys_model import Invitation, SurveyChannel, SurveyKind  # noqa: E402
+from api.feedback.surveys_store import invitation_to_item  # noqa: E402
 from api.ids import member_id_for  # noqa: E402
 from api.members.store import MemberItem, member_pk  # noqa: E402
 from api.points.lots import Lot, LotStatus  # noqa: E402
@@ -254,6 +256,23 @@ REVIEW_ITEM = review_to_item(
 REVIEW_ID = f"rev_{member_id_for('bench-reviewer').removeprefix('mbr_')}_MUG-STONE-01"
 VOTE_REVIEW = """mutation($id: ID!) { voteReview(reviewId: $id, helpful: true) {
   __typename ... on ReviewVoted { helpful review { id helpfulVotes unhelpfulVotes } } } }"""
+
+ASK_SURVEY = """mutation($input: AskSurveyInput!) { askSurvey(input: $input) {
+  __typename ... on SurveyAsked { invitation { id expiresAt } nextAskAt } } }"""
+ANSWER_SURVEY = """mutation($input: SubmitSurveyAnswerInput!) { submitSurveyAnswer(input: $input) {
+  __typename ... on SurveyAnswered { answer { id score tierId } } } }"""
+INVITATION_ID = f"svy_{MEMBER_ID.removeprefix('mbr_')}_{'0' * 15}1"
+INVITATION_ITEM = invitation_to_item(
+    Invitation(
+        id=INVITATION_ID,
+        member_id=MEMBER_ID,
+        kind=SurveyKind.NPS,
+        channel=SurveyChannel.APP,
+        asked_at=NOW,
+        expires_at=NOW + timedelta(days=30),
+        version=1,
+    )
+).serialize()
 
 
 def batch_reply(*items: dict[str, Any]) -> dict[str, Any]:
@@ -518,6 +537,34 @@ def main() -> None:
                 ("transact_write_items", {}),
             ],
             lambda body: body["data"]["voteReview"]["review"]["helpfulVotes"] == 42,
+        ),
+        "askSurvey (NPS, due)": (
+            http_api_event(
+                ASK_SURVEY,
+                {"input": {"kind": "NPS", "channel": "APP", "idempotencyKey": "s-1"}},
+                MEMBER_CLAIMS,
+            ),
+            [("batch_get_item", batch_reply(member)), ("transact_write_items", {})],
+            lambda body: body["data"]["askSurvey"]["__typename"] == "SurveyAsked",
+        ),
+        "submitSurveyAnswer (NPS, a comment)": (
+            http_api_event(
+                ANSWER_SURVEY,
+                {
+                    "input": {
+                        "invitationId": INVITATION_ID,
+                        "score": 6,
+                        "comment": "Delivery was late twice. " * 8,
+                        "idempotencyKey": "a-1",
+                    }
+                },
+                MEMBER_CLAIMS,
+            ),
+            [
+                ("batch_get_item", batch_reply(member, INVITATION_ITEM)),
+                ("transact_write_items", {}),
+            ],
+            lambda body: body["data"]["submitSurveyAnswer"]["answer"]["tierId"] == "SILVER",
         ),
     }
 

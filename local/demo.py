@@ -12,6 +12,7 @@ from decimal import Decimal
 from api.auth import Principal, Role
 from api.clock import ManualClock
 from api.feedback.reviews_model import Decision, ReviewInput, review_id
+from api.feedback.surveys_model import AskInput, CsatSubject, SurveyChannel, SurveyKind
 from api.ids import member_id_for
 from api.members.model import Channel, ConsentInput, EnrollInput
 from api.points.model import AdjustInput, OrderInput, RedeemInput, RefundInput
@@ -187,6 +188,7 @@ def seed(services: Services) -> None:
     seed_referrals(services, carol.created_at)
     seed_rewards(services)
     seed_reviews(services)
+    seed_surveys(services)
 
 
 def seed_promotions(services: Services, anchor: datetime) -> None:
@@ -435,3 +437,30 @@ def seed_reviews(services: Services) -> None:
             review_id(member_id_for(author), "MUG-STONE-01"),
             helpful,
         )
+
+
+def seed_surveys(services: Services) -> None:
+    """Three NPS answers (Alice 9 and Dave 10 in their apps; Bob 6 by email, relayed by the
+    shop) and two CSAT (Dave's order 5; Erin's support ticket 2): NPS 33.3, CSAT 50%."""
+    nps = SurveyKind.NPS
+    answers = [
+        ("demo-alice", AskInput(nps, SurveyChannel.APP), 9, "Love the early access to sales."),
+        ("demo-bob", AskInput(nps, SurveyChannel.EMAIL), 6, "Shipping to the US is slow."),
+        ("demo-dave", AskInput(nps, SurveyChannel.APP), 10, None),
+        (
+            "demo-dave",
+            AskInput(SurveyKind.CSAT, SurveyChannel.EMAIL, CsatSubject.ORDER, "demo-4002"),
+            5,
+            None,
+        ),
+        (
+            "demo-erin",
+            AskInput(SurveyKind.CSAT, SurveyChannel.EMAIL, CsatSubject.SUPPORT, "demo-ticket-1"),
+            2,
+            "Nobody answered for three days.",
+        ),
+    ]
+    for i, (customer, data, score, comment) in enumerate(answers):
+        asked = services.surveys.ask(_SERVICE, data, f"demo-ask-{i}", customer_id=customer)
+        assert asked.invitation is not None, asked  # everyone is due once: 100% sampled
+        services.surveys.answer(_SERVICE, asked.invitation.id, score, comment, f"demo-answer-{i}")

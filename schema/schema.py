@@ -56,6 +56,7 @@ from api.observability import count, count_error, logger
 from schema.common import SCALARS
 from schema.feedback.mutations import FeedbackMutation
 from schema.feedback.queries import FeedbackQuery
+from schema.feedback.surveys import SurveyMutation, SurveyQuery
 from schema.limits import QueryCostLimiter
 from schema.members.mutations import MemberMutation
 from schema.members.queries import MemberQuery
@@ -83,6 +84,7 @@ Query = merge_types(
         RewardQuery,
         ReferralQuery,
         FeedbackQuery,
+        SurveyQuery,
     ),
 )
 Mutation = merge_types(
@@ -95,6 +97,7 @@ Mutation = merge_types(
         PromotionMutation,
         RewardMutation,
         FeedbackMutation,
+        SurveyMutation,
     ),
 )
 

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth import ANONYMOUS, Role
 from api.clock import ManualClock, SystemClock
 from api.config import Config, Stage
+from api.feedback.surveys_model import SurveyKind
 from api.ids import member_id_for
 from api.observability import count, count_error, metrics
 from api.services import Services
@@ -176,6 +177,11 @@ def test_the_demo_seed_is_consistent_and_idempotent(services: Services) -> None:
         ("Grace K.", "REFUSED"),
     ]
     assert services.referrals.overview(ADMIN, carol).summary.points_earned == 200
+    day = services.program.current_time().date()
+    nps = services.surveys.scores(ADMIN, SurveyKind.NPS, day, day, None).total
+    assert (nps.count, nps.nps) == (3, 33.3)  # seeded twice, answered once
+    csat = services.surveys.scores(ADMIN, SurveyKind.CSAT, day, day, None).total
+    assert (csat.count, csat.csat_percent) == (2, 50.0)
 
 
 def test_make_run_serves_the_example_query_with_the_printed_token(server: LocalServer) -> None:

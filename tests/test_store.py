@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from api.feedback.reviews_model import Decision, ReviewInput
 from api.feedback.reviews_store import PurchaseItem, purchase_key
+from api.feedback.surveys_model import AskInput, CsatSubject, SurveyChannel, SurveyKind
 from api.points.model import AdjustInput, RefundInput
 from api.program.model import SettingsChange
 from api.program.store import SETTINGS_KEY
@@ -89,6 +90,13 @@ def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> No
     services.reviews.moderate(ADMIN, submitted.id, Decision.APPROVE, None)
     enroll(services, "cust-voter")  # a vote on it, and the voter's count for the day
     services.reviews.vote(member("cust-voter"), submitted.id, True)
+    # Surveys: NPS asked (throttle, invitation) and answered (answer, scores); CSAT of an order.
+    nps = AskInput(SurveyKind.NPS, SurveyChannel.APP)
+    asked = services.surveys.ask(member("cust-1"), nps, "s")
+    assert asked.invitation is not None
+    services.surveys.answer(member("cust-1"), asked.invitation.id, 9, "Fine", "s")
+    csat = AskInput(SurveyKind.CSAT, SurveyChannel.WEB, CsatSubject.ORDER, "o-1")
+    services.surveys.ask(member("cust-1"), csat, "c")
     for i, raw in enumerate(TableItem._get_connection().scan()["Items"]):
         services.reactions.dispatch(Change(f"e-{i}", None, reads.load(raw)))  # counts, markers
     services.redemptions.redeem(member("cust-1"), RedeemInput("gift", "gift"))

@@ -59,3 +59,103 @@ class Answer:
         if self.kind is SurveyKind.NPS:
             return self.score <= DETRACTOR_MAX
         return self.score <= CSAT_UNHAPPY_MAX
+
+
+MAX_COMMENT = 2000
+INVITATION_DAYS = 30  # an invitation may be answered this long after it was asked
+
+
+class NotDueReason(StrEnum):
+    """Why a member is not asked now: nothing was written but the throttle."""
+
+    RECENTLY_ASKED = "RECENTLY_ASKED"  # NPS: considered within recontactDays
+    NOT_SAMPLED = "NOT_SAMPLED"  # outside the sample this time
+    ALREADY_ASKED = "ALREADY_ASKED"  # CSAT: this order or support contact was considered
+
+
+@dataclass(frozen=True)
+class AskInput:
+    kind: SurveyKind
+    channel: SurveyChannel
+    subject: CsatSubject | None = None  # CSAT only
+    reference: str | None = None  # CSAT only
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A member asked one survey: answered at most once, within INVITATION_DAYS."""
+
+    id: str  # svy_<member hex>_<token>
+    member_id: str
+    kind: SurveyKind
+    channel: SurveyChannel
+    asked_at: datetime
+    expires_at: datetime
+    subject: CsatSubject | None = None
+    reference: str | None = None
+    answer_id: str | None = None
+    answered_at: datetime | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class Asked:
+    """askSurvey's outcome: an invitation, or why not and when the member is next due."""
+
+    invitation: Invitation | None
+    reason: NotDueReason | None = None
+    next_ask_at: datetime | None = None  # NPS only
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Answers counted by score: histogram[i] answers scored (lowest score + i)."""
+
+    kind: SurveyKind
+    histogram: tuple[int, ...]
+
+    @property
+    def low(self) -> int:
+        return NPS_MIN if self.kind is SurveyKind.NPS else CSAT_MIN
+
+    @property
+    def count(self) -> int:
+        return sum(self.histogram)
+
+    def _share(self, lowest: int, highest: int) -> int:
+        return sum(n for s, n in enumerate(self.histogram, self.low) if lowest <= s <= highest)
+
+    @property
+    def promoters(self) -> int:
+        return self._share(PROMOTER_MIN, NPS_MAX) if self.kind is SurveyKind.NPS else 0
+
+    @property
+    def detractors(self) -> int:
+        return self._share(NPS_MIN, DETRACTOR_MAX) if self.kind is SurveyKind.NPS else 0
+
+    @property
+    def nps(self) -> float | None:
+        """% promoters - % detractors, -100 to 100, one decimal; None: not NPS, or no answers."""
+        if self.kind is not SurveyKind.NPS or not self.count:
+            return None
+        return round(100 * (self.promoters - self.detractors) / self.count, 1)
+
+    @property
+    def csat_percent(self) -> float | None:
+        """The share of 4s and 5s, one decimal; None: not CSAT, or no answers."""
+        if self.kind is not SurveyKind.CSAT or not self.count:
+            return None
+        return round(100 * self._share(CSAT_SATISFIED_MIN, CSAT_MAX) / self.count, 1)
+
+    @property
+    def average(self) -> float | None:
+        if not self.count:
+            return None
+        total = sum(s * n for s, n in enumerate(self.histogram, self.low))
+        return round(total / self.count, 2)
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    total: Scores
+    by_tier: tuple[tuple[str | None, Scores], ...]  # None: no tier ladder then

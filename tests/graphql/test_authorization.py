@@ -387,6 +387,29 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
     ),
+    "askSurvey (own)": (
+        'mutation { askSurvey(input: {kind: NPS, channel: APP, idempotencyKey: "k"}) '
+        "{ __typename } }",
+        {},
+        {"member": OK, "service": OK, "admin": "FORBIDDEN"},
+    ),
+    "askSurvey (a member)": (
+        "mutation { askSurvey(input: {kind: CSAT, channel: EMAIL, subject: SUPPORT, "
+        'reference: "t-1", customerId: "cust-2", idempotencyKey: "k"}) { __typename } }',
+        {},
+        {"member": OK, "service": OK, "admin": "FORBIDDEN"},
+    ),
+    "submitSurveyAnswer": (
+        f'mutation {{ submitSurveyAnswer(input: {{invitationId: "svy_{"0" * 26}_{"0" * 16}", '
+        'score: 9, idempotencyKey: "k"}) { __typename } }',
+        {},
+        {"member": OK, "service": OK, "admin": "FORBIDDEN"},
+    ),
+    "surveyScores": (
+        '{ surveyScores(kind: NPS, from: "2026-01-01", to: "2026-03-31") { total { nps } } }',
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
     "resetTestClock": (
         "mutation { resetTestClock { __typename } }",
         {},

@@ -27,6 +27,23 @@ from tests.support import SERVICE as SERVICE_PRINCIPAL
 from tests.support import enroll, ledger_entries, order, stored_member
 
 BIG = "x" * 100_000
+FAILURE = "__typename ... on UserError { code message } ... on InvalidInput { field }"
+ASK_SURVEY = "mutation($input: AskSurveyInput!) { askSurvey(input: $input) { " + FAILURE + " } }"
+ANSWER_SURVEY = (
+    "mutation($input: SubmitSurveyAnswerInput!) { submitSurveyAnswer(input: $input) { "
+    + FAILURE
+    + " } }"
+)
+INVITATION = f"svy_{'0' * 26}_{'0' * 16}"
+
+
+def ask_with(**changes: Any) -> dict[str, Any]:
+    base = {"kind": "CSAT", "channel": "EMAIL", "subject": "ORDER", "reference": "o-1"}
+    return {"input": {**base, "customerId": "cust-1", "idempotencyKey": "k", **changes}}
+
+
+def answer_with(**changes: Any) -> dict[str, Any]:
+    return {"input": {"invitationId": INVITATION, "score": 9, "idempotencyKey": "k", **changes}}
 
 
 def order_with(**changes: Any) -> dict[str, Any]:
@@ -184,6 +201,68 @@ UNION_CASES = {
         },
         ("InsufficientPoints", "INSUFFICIENT_POINTS", None),
     ),
+    "survey: NPS about an order": (
+        ASK_SURVEY,
+        ask_with(kind="NPS"),
+        ("InvalidInput", "INVALID_INPUT", "subject"),
+    ),
+    "survey: CSAT about nothing": (
+        ASK_SURVEY,
+        ask_with(subject=None, reference=None),
+        ("InvalidInput", "INVALID_INPUT", "subject"),
+    ),
+    **{
+        f"survey reference {value[:12]!r}": (
+            ASK_SURVEY,
+            ask_with(reference=value),
+            ("InvalidInput", "INVALID_INPUT", "reference"),
+        )
+        for value in ("", " o-1", "o\x00", "o\u202e1", "\ud800", BIG)
+    },
+    "survey: unknown member": (
+        ASK_SURVEY,
+        ask_with(customerId="nobody"),
+        ("MemberNotFound", "MEMBER_NOT_FOUND", None),
+    ),
+    "survey: both member and customer": (
+        ASK_SURVEY,
+        ask_with(memberId=member_id_for("cust-1")),
+        ("InvalidInput", "INVALID_INPUT", "memberId"),
+    ),
+    "survey: unknown order": (
+        ASK_SURVEY,
+        ask_with(reference="o-404"),
+        ("OrderNotFound", "ORDER_NOT_FOUND", None),
+    ),
+    **{
+        f"survey answer score {score}": (
+            ANSWER_SURVEY,
+            answer_with(score=score),
+            ("InvalidInput", "INVALID_INPUT", "score"),
+        )
+        for score in (-1, 11, -(2**31), 2**31 - 1)
+    },
+    **{
+        f"survey comment {value[:12]!r}": (
+            ANSWER_SURVEY,
+            answer_with(comment=value),
+            ("InvalidInput", "INVALID_INPUT", "comment"),
+        )
+        for value in ("a\x1bb", "\u200b", "\udcff", BIG)
+    },
+    **{
+        f"survey invitation {value[:12]!r}": (
+            ANSWER_SURVEY,
+            answer_with(invitationId=value),
+            ("InvalidInput", "INVALID_INPUT", "invitationId"),
+        )
+        for value in ("", "svy_", INVITATION + "\n", INVITATION.upper(), BIG)
+    },
+    "survey: unknown invitation": (
+        ANSWER_SURVEY,
+        answer_with(),
+        ("NotFound", "NOT_FOUND", None),
+    ),
 }
 
 GRAPHQL_ERROR_CASES = {
@@ -234,6 +313,18 @@ GRAPHQL_ERROR_CASES = {
     "points as a string": (
         REDEEM,
         {"input": {"customerId": "cust-1", "points": "5", "reference": "r", "idempotencyKey": "k"}},
+    ),
+    "survey score beyond Int": (ANSWER_SURVEY, answer_with(score=2**31)),
+    "survey score with a fraction": (ANSWER_SURVEY, answer_with(score=9.5)),
+    "survey score as a string": (ANSWER_SURVEY, answer_with(score="9")),
+    "survey of an unknown kind": (ASK_SURVEY, ask_with(kind="CES")),
+    "survey scores on 30 February": (
+        '{ surveyScores(kind: NPS, from: "2026-02-30", to: "2026-03-01") { total { nps } } }',
+        None,
+    ),
+    "survey scores in year 0": (
+        '{ surveyScores(kind: NPS, from: "0000-01-01", to: "2026-03-01") { total { nps } } }',
+        None,
     ),
     "missing required field": (RECORD_ORDER, {"input": {"orderId": "o-new"}}),
     "missing variables": (RECORD_ORDER, None),

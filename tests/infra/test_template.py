@@ -38,6 +38,7 @@ from tests.graphql.conftest import (
     ADMIN,
     ENROLL,
     HOME,
+    MEMBER,
     RECORD_ORDER,
     REDEEM,
     REFUND,
@@ -591,6 +592,7 @@ def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
         _exercise_referrals(invoke)
         _exercise_rewards(invoke)
         _exercise_reviews(invoke)
+        _exercise_surveys(invoke)
         invoke("mutation { advanceTestClock(input: {days: 400}) { __typename } }", None, ADMIN)
     return used
 
@@ -675,6 +677,40 @@ def _exercise_reviews(invoke: Any) -> None:
     assert helpful["productReviews"]["edges"] == [{"node": {"helpfulVotes": 1}}]
     deleted = invoke('mutation { deleteReview(sku: "sku-1") { __typename } }')
     assert deleted.data["deleteReview"] == {"__typename": "ReviewDeleted"}, deleted.raw
+
+
+ASK_SURVEY = """mutation($input: AskSurveyInput!) { askSurvey(input: $input) {
+  __typename ... on SurveyAsked { invitation { id } } } }"""
+ANSWER_SURVEY = """mutation($input: SubmitSurveyAnswerInput!) {
+  submitSurveyAnswer(input: $input) { __typename } }"""
+
+
+def _exercise_surveys(invoke: Any) -> None:
+    """NPS asked (and replayed) and answered (and replayed); CSAT of an order asked by the
+    shop and relayed; the scores read."""
+    for _ in range(2):
+        asked = invoke(
+            ASK_SURVEY, {"input": {"kind": "NPS", "channel": "APP", "idempotencyKey": "s"}}
+        )
+        assert asked.data["askSurvey"]["__typename"] == "SurveyAsked", asked.raw
+    nps = asked.data["askSurvey"]["invitation"]["id"]
+    csat = {"kind": "CSAT", "channel": "EMAIL", "subject": "ORDER", "reference": "o-1"}
+    shop = invoke(
+        ASK_SURVEY, {"input": {**csat, "customerId": "cust-1", "idempotencyKey": "c"}}, SERVICE
+    )
+    assert shop.data["askSurvey"]["__typename"] == "SurveyAsked", shop.raw
+    order_survey = shop.data["askSurvey"]["invitation"]["id"]
+    for invitation, score, claims in ((nps, 9, MEMBER), (order_survey, 2, SERVICE)):
+        for _ in range(2):
+            data = {"invitationId": invitation, "score": score, "idempotencyKey": f"a{score}"}
+            given = invoke(ANSWER_SURVEY, {"input": data}, claims)
+            assert given.data["submitSurveyAnswer"] == {"__typename": "SurveyAnswered"}, given.raw
+    scores = invoke(
+        '{ surveyScores(kind: NPS, from: "2026-01-01", to: "2026-12-31") { total { count } } }',
+        None,
+        ADMIN,
+    )
+    assert scores.data["surveyScores"] == {"total": {"count": 1}}, scores.raw
 
 
 def _exercise_job(stage: str, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str]]:
