@@ -47,6 +47,7 @@ class Permission(StrEnum):
     WRITE_OWN_REVIEWS = "write_own_reviews"  # submit, edit, delete, list one's own reviews
     READ_REVIEWS = "read_reviews"  # a product's approved reviews and rating
     MODERATE_REVIEWS = "moderate_reviews"  # approve, reject, remove; the queue
+    MANAGE_FOLLOW_UPS = "manage_follow_ups"  # list, assign, note, resolve (goodwill points)
 
 
 # The whole authorization policy; tests/graphql/test_authorization.py walks every cell.
@@ -97,6 +98,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.FULFIL_REWARDS,
             Permission.READ_REVIEWS,
             Permission.MODERATE_REVIEWS,
+            Permission.MANAGE_FOLLOW_UPS,
         }
     ),
 }

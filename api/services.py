@@ -8,7 +8,10 @@ from dataclasses import dataclass
 
 from api.clock import Clock, SystemClock
 from api.config import Config
+from api.events import EventBus
+from api.feedback import followups_reactions
 from api.feedback import reactions as feedback_reactions
+from api.feedback.followups import FollowUpService
 from api.feedback.reviews import ReviewService
 from api.members.service import MemberService
 from api.members.view import MemberReader
@@ -60,6 +63,7 @@ class Services:
     redemptions: RedemptionService
     reward_views: RewardReader
     reviews: ReviewService
+    follow_ups: FollowUpService
     reactions: Reactions  # to the table's stream
 
 
@@ -92,6 +96,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         redemptions=RedemptionService(config, clock, program, rewards, catalog),
         reward_views=RewardReader(clock, program, rewards, catalog),
         reviews=ReviewService(clock, program),
+        follow_ups=FollowUpService(clock, program),
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(
             [
@@ -100,6 +105,12 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
                 referral_reactions.first_orders(clock, program),
                 reward_pools.add_codes(clock),
                 feedback_reactions.purchases(clock),
+                followups_reactions.open_follow_ups(clock, program),
+                *(
+                    [followups_reactions.announce(clock, EventBus(config, config.event_bus_name))]
+                    if config.event_bus_name
+                    else []
+                ),
             ]
         ),
     )

@@ -54,6 +54,7 @@ from strawberry.types.scalar import ScalarDefinition, ScalarWrapper
 from api.errors import DomainError
 from api.observability import count, count_error, logger
 from schema.common import SCALARS
+from schema.feedback.followups import FollowUpMutation, FollowUpQuery
 from schema.feedback.mutations import FeedbackMutation
 from schema.feedback.queries import FeedbackQuery
 from schema.limits import QueryCostLimiter
@@ -83,6 +84,7 @@ Query = merge_types(
         RewardQuery,
         ReferralQuery,
         FeedbackQuery,
+        FollowUpQuery,
     ),
 )
 Mutation = merge_types(
@@ -95,6 +97,7 @@ Mutation = merge_types(
         PromotionMutation,
         RewardMutation,
         FeedbackMutation,
+        FollowUpMutation,
     ),
 )
 
