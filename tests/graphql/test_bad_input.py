@@ -23,6 +23,8 @@ from tests.support import SERVICE as SERVICE_PRINCIPAL
 from tests.support import enroll, ledger_entries, order, stored_member
 
 BIG = "x" * 100_000
+RESOLVE_FOLLOW_UP = """mutation($input: ResolveFollowUpInput!) {
+  resolveFollowUp(input: $input) { __typename } }"""
 
 
 def order_with(**changes: Any) -> dict[str, Any]:
@@ -231,6 +233,15 @@ GRAPHQL_ERROR_CASES = {
         REDEEM,
         {"input": {"customerId": "cust-1", "points": "5", "reference": "r", "idempotencyKey": "k"}},
     ),
+    "goodwill points beyond Int": (
+        RESOLVE_FOLLOW_UP,
+        {"input": {"id": "fu_ans_1", "note": "n", "goodwillPoints": 2**31, "idempotencyKey": "k"}},
+    ),
+    "goodwill points as a string": (
+        RESOLVE_FOLLOW_UP,
+        {"input": {"id": "fu_ans_1", "note": "n", "goodwillPoints": "5", "idempotencyKey": "k"}},
+    ),
+    "unknown follow-up listing": ("{ followUps(status: LATE) { edges { cursor } } }", None),
     "missing required field": (RECORD_ORDER, {"input": {"orderId": "o-new"}}),
     "missing variables": (RECORD_ORDER, None),
     "syntax error": ("mutation { recordOrder(input: {", None),
