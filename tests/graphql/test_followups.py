@@ -145,11 +145,12 @@ def test_overdue_by_the_test_clock_then_resolved_with_goodwill(invoke: Invoke, f
 def test_bad_input_is_typed_and_writes_nothing(
     invoke: Invoke, fid: str, query: str, changes: dict[str, Any], code: str, field: str | None
 ) -> None:
-    base = {
+    bases: dict[str, dict[str, Any]] = {
         ASSIGN: {"id": fid, "assignee": "ana@shop.example"},
         NOTE: {"id": fid, "text": "Called.", "idempotencyKey": "k"},
         RESOLVE: {"id": fid, "note": "Done.", "goodwillPoints": 5, "idempotencyKey": "k"},
-    }[query]
+    }
+    base = bases[query]
     before = snapshot()
     result = data(invoke, query, {"input": {**base, **changes}})
     assert (result["code"], result.get("field")) == (code, field), result
