@@ -64,6 +64,7 @@ class Services:
     reward_views: RewardReader
     reviews: ReviewService
     follow_ups: FollowUpService
+    events: EventBus | None  # where events out go (EventBridge); None: not configured
     reactions: Reactions  # to the table's stream
 
 
@@ -74,6 +75,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     program = ProgramService(config, clock, [check_settings(catalog)])
     checkout = CheckoutService(program, catalog)
     rewards = RewardCatalog(clock)  # live rewards, cached per container
+    bus = EventBus(config, config.event_bus_name) if config.event_bus_name else None
     return Services(
         config=config,
         clock=clock,
@@ -97,6 +99,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         reward_views=RewardReader(clock, program, rewards, catalog),
         reviews=ReviewService(clock, program),
         follow_ups=FollowUpService(clock, program),
+        events=bus,
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(
             [
@@ -106,11 +109,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
                 reward_pools.add_codes(clock),
                 feedback_reactions.purchases(clock),
                 followups_reactions.open_follow_ups(clock, program),
-                *(
-                    [followups_reactions.announce(clock, EventBus(config, config.event_bus_name))]
-                    if config.event_bus_name
-                    else []
-                ),
+                *([] if bus is None else [followups_reactions.announce(clock, bus)]),
             ]
         ),
     )

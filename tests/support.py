@@ -290,3 +290,20 @@ def unhappy_answer(
     item.save()
     services.reactions.dispatch(Change(f"ev-{answer_id}", None, item))
     return follow_up_id(answer_id)
+
+
+@contextmanager
+def client_actions(client: Any, kind: str) -> Iterator[set[tuple[str, str]]]:
+    """The IAM actions a botocore client of another service performs, as ("events:PutEvents",
+    kind): its service's prefix, and the kind of resource its role grants them on."""
+    seen: set[tuple[str, str]] = set()
+    prefix = client.meta.service_model.signing_name
+
+    def before(model: Any, **_: Any) -> None:
+        seen.add((f"{prefix}:{model.name}", kind))
+
+    client.meta.events.register("before-parameter-build", before)
+    try:
+        yield seen
+    finally:
+        client.meta.events.unregister("before-parameter-build", before)
