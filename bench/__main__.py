@@ -20,6 +20,7 @@ import statistics
 import time
 from collections.abc import Callable
 from contextlib import redirect_stdout
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -36,7 +37,9 @@ os.environ.update(ENV)
 
 from botocore.stub import Stubber  # noqa: E402
 
+from api.feedback import followups_store  # noqa: E402
 from api.feedback.reviews_store import RatingItem  # noqa: E402
+from api.feedback.surveys_model import Answer, SurveyChannel, SurveyKind  # noqa: E402
 from api.ids import member_id_for  # noqa: E402
 from api.members.store import MemberItem, member_pk  # noqa: E402
 from api.points.lots import Lot, LotStatus  # noqa: E402
@@ -231,6 +234,22 @@ RATING_ITEM = RatingItem(
 PRODUCT_RATING = """query { productRating(sku: "MUG-STONE-01") { count average histogram } }"""
 SUBMIT_REVIEW = """mutation($input: SubmitReviewInput!) { submitReview(input: $input) {
   __typename ... on ReviewSaved { review { id status incentivized createdAt } } } }"""
+ADMIN_CLAIMS = {"sub": "admin-1", "cognito:groups": "[admin]"}
+# An open follow-up of the bench member's detractor answer, with two notes so far.
+FOLLOW_UP_ITEM = followups_store.to_item(
+    replace(
+        followups_store.opened(
+            Answer("ans_bench", MEMBER_ID, SurveyKind.NPS, 4, "Late.", SurveyChannel.APP, NOW),
+            NOW,
+            NOW + timedelta(hours=48),
+        ),
+        notes=2,
+        version=3,
+    )
+).serialize()
+RESOLVE_FOLLOW_UP = """mutation($input: ResolveFollowUpInput!) { resolveFollowUp(input: $input) {
+  __typename ... on FollowUpResolved { followUp { id status resolvedAt }
+  entry { id kind points balanceAfter } } } }"""
 
 
 def batch_reply(*items: dict[str, Any]) -> dict[str, Any]:
@@ -483,6 +502,26 @@ def main() -> None:
                 ("transact_write_items", {}),
             ],
             lambda body: body["data"]["submitReview"]["review"]["status"] == "PENDING",
+        ),
+        "resolveFollowUp (with goodwill points)": (
+            http_api_event(
+                RESOLVE_FOLLOW_UP,
+                {
+                    "input": {
+                        "id": "fu_ans_bench",
+                        "note": "Called the member, apologised, sent a voucher.",
+                        "goodwillPoints": 200,
+                        "idempotencyKey": "fu-1",
+                    }
+                },
+                ADMIN_CLAIMS,
+            ),
+            [
+                ("get_item", {"Item": FOLLOW_UP_ITEM}),  # whose member it is
+                ("batch_get_item", batch_reply(FOLLOW_UP_ITEM, member, tiers)),
+                ("transact_write_items", {}),
+            ],
+            lambda body: body["data"]["resolveFollowUp"]["entry"]["kind"] == "GOODWILL",
         ),
     }
 
