@@ -5,8 +5,8 @@ Rules:
   (api/feedback/followups_reactions.py), OPEN and due `surveys.followUpHours` after the answer.
 - A follow-up is overdue while it is OPEN and its due time is before the program's time (the
   test clock moves it). Listings: OPEN (not yet due, soonest first), OVERDUE (most overdue
-  first), RESOLVED (newest first): each one Query on a copy kept in the follow-up's own
-  transactions (api/feedback/followups_store.py).
+  first), RESOLVED (newest first), of all or of one assignee: each one Query on copies kept
+  in the follow-up's own transactions (api/feedback/followups_store.py).
 - Assigning names any admin's external id; again and again (a reassignment) while OPEN.
 - Notes are free text (1-2000 characters, lines and tabs allowed), at most MAX_NOTES per
   follow-up, authored by the admin's subject, idempotent on their key, never changed.
@@ -93,23 +93,30 @@ class FollowUpService:
     # --- reads ----------------------------------------------------------------------------
 
     def list(
-        self, actor: Principal, listing: FollowUpListing, first: int, after: str | None
+        self,
+        actor: Principal,
+        listing: FollowUpListing,
+        first: int,
+        after: str | None,
+        assignee: str | None = None,
     ) -> FollowUpPage:
-        """One Query of the listing's partition with a key condition."""
+        """One Query of the listing's partition (all, or one assignee's) with a key condition."""
         actor.require(Permission.MANAGE_FOLLOW_UPS)
         first = page_size(first)
+        if assignee is not None:
+            assignee = v.external_id("assignee", assignee)
         last = None if after is None else decode_cursor(after, listing)
         now = self._program.current_time()
         due = store.sort_time(now)
         condition: Condition
         if listing is FollowUpListing.RESOLVED:
-            pk, descending = store.RESOLVED_PK, True
+            pk, descending = store.listing_pk(FollowUpStatus.RESOLVED, assignee), True
             condition = TableItem.sk >= EARLIEST if last is None else TableItem.sk < last
         elif listing is FollowUpListing.OPEN:
-            pk, descending = store.OPEN_PK, False
+            pk, descending = store.listing_pk(FollowUpStatus.OPEN, assignee), False
             condition = TableItem.sk >= due if last is None or last < due else TableItem.sk > last
         else:
-            pk, descending = store.OPEN_PK, False
+            pk, descending = store.listing_pk(FollowUpStatus.OPEN, assignee), False
             if last is not None and last >= due:  # the clock went back: nothing after it
                 return FollowUpPage([], [], False, now)
             # BETWEEN includes its ends: the cursor's own item is dropped below.
@@ -298,14 +305,16 @@ def _open(f: FollowUp) -> FollowUp:
 
 
 def _changed(before: FollowUp, after: FollowUp) -> Plan[FollowUp]:
-    """The follow-up under its version, and its listed copy: rewritten in place, or moved."""
-    version = (before.version or 0) + 1
-    moved = store.listed_key(before) != store.listed_key(after)
+    """The follow-up under its version, and its listed copies: rewritten in place, or moved
+    (between statuses, between assignees)."""
+    gone = set(store.listed_keys(before))
+    come = store.listed_items(after)
+    kept = {i.key for i in come}
     return Plan(
-        replace(after, version=version),
-        new=[store.listed_item(after)] if moved else [],
-        changed=[store.to_item(after)] + ([] if moved else [store.listed_item(after)]),
-        deleted=[store.listed_item(before)] if moved else [],
+        replace(after, version=(before.version or 0) + 1),
+        new=[i for i in come if i.key not in gone],
+        changed=[store.to_item(after), *(i for i in come if i.key in gone)],
+        deleted=[i for i in store.listed_items(before) if i.key not in kept],
     )
 
 

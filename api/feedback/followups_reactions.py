@@ -56,7 +56,7 @@ def open_follow_ups(clock: Clock, program_service: ProgramService) -> Reaction:
             settings = program.settings(snapshot)
             due = answer.answered_at + timedelta(hours=settings.surveys.follow_up_hours)
             opened = store.opened(answer, program_service.now(settings), due)
-            return Plan(None, new=[store.to_item(opened), store.listed_item(opened)])
+            return Plan(None, new=[store.to_item(opened), *store.listed_items(opened)])
 
         versioned_write(clock, [key, program.SETTINGS_KEY], decide)
 

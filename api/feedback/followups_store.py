@@ -7,11 +7,13 @@
 | event marker    | FOLLOWUP#<id>       | EVENT                      | the event out, claimed/sent
 | listed (open)   | FOLLOWUPS#OPEN      | <due at>#<id>              | open: overdue once sk < now
 | listed (done)   | FOLLOWUPS#RESOLVED  | <resolved at>#<id>         | resolved
+| (by assignee)   | <either>#A#<admin>  | the same                   | a second copy, once assigned
 
 A follow-up and its notes are one item collection: `followUp(id)` is one Query. Each listing
 is one Query with a key condition on a copy of the follow-up; every change writes the copy
 in the follow-up's own transaction (under its version), and resolving moves it from the
-open listing to the resolved one in that transaction too. Times in sort keys have one fixed
+open listing to the resolved one (and assigning, between assignees' listings) in that
+transaction too. Times in sort keys have one fixed
 width, so they sort as they compare.
 """
 
@@ -57,12 +59,20 @@ def event_key(fid: str) -> Key:
     return (follow_up_pk(fid), "EVENT")
 
 
-def listed_key(f: FollowUp) -> Key:
-    """Where the follow-up is listed in its present status."""
-    if f.status is FollowUpStatus.OPEN:
-        return (OPEN_PK, f"{sort_time(f.due_at)}#{f.id}")
-    assert f.resolved_at is not None
-    return (RESOLVED_PK, f"{sort_time(f.resolved_at)}#{f.id}")
+def listing_pk(status: FollowUpStatus, assignee: str | None = None) -> str:
+    pk = OPEN_PK if status is FollowUpStatus.OPEN else RESOLVED_PK
+    return pk if assignee is None else f"{pk}#A#{assignee}"
+
+
+def listed_keys(f: FollowUp) -> list[Key]:
+    """Where the follow-up is listed in its present status: for all, and for its assignee."""
+    when = f.due_at if f.status is FollowUpStatus.OPEN else f.resolved_at
+    assert when is not None
+    sk = f"{sort_time(when)}#{f.id}"
+    keys = [(listing_pk(f.status), sk)]
+    if f.assignee is not None:
+        keys.append((listing_pk(f.status, f.assignee), sk))
+    return keys
 
 
 class FollowUpItem(TableItem, discriminator="followup"):
@@ -177,8 +187,9 @@ def from_item(item: FollowUpItem) -> FollowUp:
     return from_json(item.follow_up, item.version)
 
 
-def listed_item(f: FollowUp) -> FollowUpListedItem:
-    return FollowUpListedItem(*listed_key(f), follow_up=to_json(f))
+def listed_items(f: FollowUp) -> list[FollowUpListedItem]:
+    body = to_json(f)
+    return [FollowUpListedItem(pk, sk, follow_up=body) for pk, sk in listed_keys(f)]
 
 
 def listed_from_item(item: FollowUpListedItem) -> FollowUp:

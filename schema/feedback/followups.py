@@ -188,16 +188,20 @@ ResolveFollowUpResult = Annotated[
 
 @strawberry.type
 class FollowUpQuery:
-    @strawberry.field(description="Admin: follow-ups by listing (open, overdue, resolved).")
+    @strawberry.field(
+        description="Admin: follow-ups by listing (open, overdue, resolved), of all or of one "
+        "assignee."
+    )
     def follow_ups(
         self,
         info: Info,
         status: model.FollowUpListing,
+        assignee: str | None = None,
         first: int = DEFAULT_PAGE,
         after: str | None = None,
     ) -> FollowUpConnection:
         ctx = info.context
-        page = ctx.services.follow_ups.list(ctx.principal, status, first, after)
+        page = ctx.services.follow_ups.list(ctx.principal, status, first, after, assignee)
         return FollowUpConnection.from_page(page)
 
     @strawberry.field(description="Admin: a follow-up with its notes; null if there is none.")

@@ -364,6 +364,19 @@ def test_assign_and_reassign_while_open(services: Services) -> None:
     assert (moved.assignee, moved.version) == ("bo@shop.example", 3)
     [copy] = services.follow_ups.list(ADMIN, FollowUpListing.OPEN, 5, None).follow_ups
     assert copy.assignee == "bo@shop.example"
+    other = answered(services, answer(2))  # unassigned: in no one's listing
+
+    def mine(listing: FollowUpListing, who: str) -> list[str]:
+        found = services.follow_ups.list(ADMIN, listing, 5, None, assignee=who).follow_ups
+        return [f.id for f in found]
+
+    assert other is not None
+    assert listed(services, FollowUpListing.OPEN) == [f.id, other.id]
+    assert mine(FollowUpListing.OPEN, "bo@shop.example") == [f.id]  # moved with the assignee
+    assert mine(FollowUpListing.OPEN, "ana@shop.example") == []
+    with pytest.raises(InvalidInput) as exc:
+        services.follow_ups.list(ADMIN, FollowUpListing.OPEN, 5, None, assignee="a b")
+    assert exc.value.field == "assignee"
     for bad in ["", "two words", "x" * 200, "ana\u202e@shop"]:
         with pytest.raises(InvalidInput) as exc:
             services.follow_ups.assign(ADMIN, f.id, bad)
@@ -378,6 +391,9 @@ def test_assign_and_reassign_while_open(services: Services) -> None:
     with pytest.raises(InvalidInput) as exc:
         services.follow_ups.assign(ADMIN, f.id, "ana@shop.example")
     assert exc.value.code is ErrorCode.ALREADY_RESOLVED
+    assert mine(FollowUpListing.OPEN, "bo@shop.example") == []
+    assert mine(FollowUpListing.RESOLVED, "bo@shop.example") == [f.id]
+    assert listed(services, FollowUpListing.RESOLVED) == [f.id]
 
 
 def test_notes_oldest_first_idempotent_and_bounded(

@@ -81,6 +81,12 @@ def test_overdue_by_the_test_clock_then_resolved_with_goodwill(invoke: Invoke, f
 
     assigned = data(invoke, ASSIGN, {"input": {"id": fid, "assignee": "ana@shop.example"}})
     assert assigned["followUp"] == {"assignee": "ana@shop.example"}
+    hers = data(
+        invoke,
+        '{ followUps(status: OVERDUE, assignee: "ana@shop.example") { edges { node { id } } } }',
+        {},
+    )
+    assert hers["edges"] == [{"node": {"id": fid}}]
     note = {"id": fid, "text": "Called.\nNo answer.", "idempotencyKey": "n1"}
     added = data(invoke, NOTE, {"input": note})
     assert added["note"] == {"seq": 1, "text": "Called.\nNo answer.", "author": "admin-1"}
