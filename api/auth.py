@@ -51,6 +51,7 @@ class Permission(StrEnum):
     ANSWER_OWN_SURVEYS = "answer_own_surveys"  # be asked NPS, CSAT of own orders; answer
     ASK_ANY_SURVEYS = "ask_any_surveys"  # the shop asks any member, and relays answers
     READ_SURVEY_SCORES = "read_survey_scores"  # NPS and CSAT scores, by tier
+    MANAGE_FOLLOW_UPS = "manage_follow_ups"  # list, assign, note, resolve (goodwill points)
 
 
 # The whole authorization policy; tests/graphql/test_authorization.py walks every cell.
@@ -105,6 +106,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.READ_REVIEWS,
             Permission.MODERATE_REVIEWS,
             Permission.READ_SURVEY_SCORES,
+            Permission.MANAGE_FOLLOW_UPS,
         }
     ),
 }

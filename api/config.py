@@ -35,6 +35,10 @@ class Config:
     idempotency_days: int = 90
     # Threads of the daily job (one per shard of the due index at most).
     maintenance_workers: int = 8
+    # The EventBridge bus that new follow-ups are announced on; None: not announced (DynamoDB
+    # Local alone has no EventBridge). Its endpoint: moto's server locally, None for AWS.
+    event_bus_name: str | None = None
+    events_endpoint: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -70,4 +74,6 @@ class Config:
             local_jwt_secret=env.get("LOCAL_JWT_SECRET", default.local_jwt_secret),
             idempotency_days=int(env.get("IDEMPOTENCY_DAYS", default.idempotency_days)),
             maintenance_workers=int(env.get("MAINTENANCE_WORKERS", default.maintenance_workers)),
+            event_bus_name=env.get("EVENT_BUS_NAME") or None,
+            events_endpoint=env.get("EVENTS_ENDPOINT") or None,
         )

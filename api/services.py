@@ -8,7 +8,10 @@ from dataclasses import dataclass
 
 from api.clock import Clock, SystemClock
 from api.config import Config
+from api.events import EventBus
+from api.feedback import followups_reactions
 from api.feedback import reactions as feedback_reactions
+from api.feedback.followups import FollowUpService
 from api.feedback.reviews import ReviewService
 from api.feedback.surveys import SurveyService
 from api.members.service import MemberService
@@ -62,6 +65,8 @@ class Services:
     reward_views: RewardReader
     reviews: ReviewService
     surveys: SurveyService
+    follow_ups: FollowUpService
+    events: EventBus | None  # where events out go (EventBridge); None: not configured
     reactions: Reactions  # to the table's stream
 
 
@@ -73,6 +78,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     checkout = CheckoutService(program, catalog)
     rewards = RewardCatalog(clock)  # live rewards, cached per container
     tiers = TierService(clock, program)  # the ladder, cached per container
+    bus = EventBus(config, config.event_bus_name) if config.event_bus_name else None
     return Services(
         config=config,
         clock=clock,
@@ -96,6 +102,8 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         reward_views=RewardReader(clock, program, rewards, catalog),
         reviews=ReviewService(clock, program),
         surveys=SurveyService(config, clock, program, tiers),
+        follow_ups=FollowUpService(clock, program),
+        events=bus,
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(
             [
@@ -104,6 +112,8 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
                 referral_reactions.first_orders(clock, program),
                 reward_pools.add_codes(clock),
                 feedback_reactions.purchases(clock),
+                followups_reactions.open_follow_ups(clock, program),
+                *([] if bus is None else [followups_reactions.announce(clock, bus)]),
             ]
         ),
     )

@@ -125,3 +125,11 @@ def points(field: str, value: int, *, signed: bool = False) -> int:
     if abs(value) > MAX_POINTS:
         raise InvalidInput(field, f"At most {MAX_POINTS} points at a time.")
     return value
+
+
+def multiline_text(field: str, value: str, max_length: int) -> str:
+    """As `text`, for text that may span lines (notes): newlines and tabs are its only
+    control characters."""
+    cleaned = value.strip()
+    text(field, cleaned.replace("\n", " ").replace("\t", " "), max_length)
+    return cleaned

@@ -20,6 +20,7 @@ import statistics
 import time
 from collections.abc import Callable
 from contextlib import redirect_stdout
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -36,9 +37,10 @@ os.environ.update(ENV)
 
 from botocore.stub import Stubber  # noqa: E402
 
+from api.feedback import followups_store  # noqa: E402
 from api.feedback.reviews_model import Review, ReviewStatus  # noqa: E402
 from api.feedback.reviews_store import RatingItem, review_to_item  # noqa: E402
-from api.feedback.surveys_model import Invitation, SurveyChannel, SurveyKind  # noqa: E402
+from api.feedback.surveys_model import Answer, Invitation, SurveyChannel, SurveyKind  # noqa: E402
 from api.feedback.surveys_store import invitation_to_item  # noqa: E402
 from api.ids import member_id_for  # noqa: E402
 from api.members.store import MemberItem, member_pk  # noqa: E402
@@ -273,6 +275,23 @@ INVITATION_ITEM = invitation_to_item(
         version=1,
     )
 ).serialize()
+
+ADMIN_CLAIMS = {"sub": "admin-1", "cognito:groups": "[admin]"}
+# An open follow-up of the bench member's detractor answer, with two notes so far.
+FOLLOW_UP_ITEM = followups_store.to_item(
+    replace(
+        followups_store.opened(
+            Answer("ans_bench", MEMBER_ID, SurveyKind.NPS, 4, "Late.", SurveyChannel.APP, NOW),
+            NOW,
+            NOW + timedelta(hours=48),
+        ),
+        notes=2,
+        version=3,
+    )
+).serialize()
+RESOLVE_FOLLOW_UP = """mutation($input: ResolveFollowUpInput!) { resolveFollowUp(input: $input) {
+  __typename ... on FollowUpResolved { followUp { id status resolvedAt }
+  entry { id kind points balanceAfter } } } }"""
 
 
 def batch_reply(*items: dict[str, Any]) -> dict[str, Any]:
@@ -565,6 +584,26 @@ def main() -> None:
                 ("transact_write_items", {}),
             ],
             lambda body: body["data"]["submitSurveyAnswer"]["answer"]["tierId"] == "SILVER",
+        ),
+        "resolveFollowUp (with goodwill points)": (
+            http_api_event(
+                RESOLVE_FOLLOW_UP,
+                {
+                    "input": {
+                        "id": "fu_ans_bench",
+                        "note": "Called the member, apologised, sent a voucher.",
+                        "goodwillPoints": 200,
+                        "idempotencyKey": "fu-1",
+                    }
+                },
+                ADMIN_CLAIMS,
+            ),
+            [
+                ("get_item", {"Item": FOLLOW_UP_ITEM}),  # whose member it is
+                ("batch_get_item", batch_reply(FOLLOW_UP_ITEM, member, tiers)),
+                ("transact_write_items", {}),
+            ],
+            lambda body: body["data"]["resolveFollowUp"]["entry"]["kind"] == "GOODWILL",
         ),
     }
 

@@ -1,5 +1,6 @@
 """`make run`: the API on http://127.0.0.1:8000/graphql with GraphiQL, on an embedded DynamoDB
-(moto's server, in this process) seeded with demo data, or on DYNAMODB_ENDPOINT if set.
+(moto's server, in this process, which is also the EventBridge bus new follow-ups are
+announced on) seeded with demo data, or on DYNAMODB_ENDPOINT if set.
 
     python -m local                        the server (make run; STAGE, PORT)
     python -m local token [--customer ID] [--role member|admin|service]
@@ -44,6 +45,7 @@ from local.tokens import TOKEN_LIFETIME, demo_tokens, local_authenticator, token
 from schema.app import GRAPHQL_PATH, create_app
 
 ROOT = Path(__file__).resolve().parents[1]
+LOCAL_BUS = "loyalty-local"  # the embedded EventBridge bus of new follow-ups
 
 
 # --- GraphiQL, from node_modules ---------------------------------------------------------------
@@ -320,10 +322,17 @@ def dynamodb_client(config: Config) -> Any:
 
 
 def prepare(config: Config) -> None:
-    """Create the table (from infra/table.yml) unless it exists."""
+    """Create the table (from infra/table.yml) and the event bus, unless they exist."""
     client = dynamodb_client(config)
     if config.table_name not in client.list_tables()["TableNames"]:
         create_table(client, config.table_name)
+    if config.event_bus_name and config.events_endpoint:
+        events = boto3.client(
+            "events", endpoint_url=config.events_endpoint, region_name=config.region
+        )
+        buses = {b["Name"] for b in events.list_event_buses()["EventBuses"]}
+        if config.event_bus_name not in buses:
+            events.create_event_bus(Name=config.event_bus_name)
 
 
 EXAMPLE_QUERY = """query Home {
@@ -379,11 +388,18 @@ def banner(
             f"browser):\n  {graphiql_link(url, EXAMPLE_QUERY, tokens['member'])}"
         )
     where = "embedded (moto's server, in memory)" if embedded else "DYNAMODB_ENDPOINT"
+    bus = (
+        f"EventBridge: bus {config.event_bus_name} at {config.events_endpoint or 'AWS'}"
+        " (new follow-ups are announced there)"
+        if config.event_bus_name
+        else "EventBridge: none (set EVENT_BUS_NAME and EVENTS_ENDPOINT to announce follow-ups)"
+    )
     hours = f"{TOKEN_LIFETIME.total_seconds() / 3600:.0f}"
     return f"""
 Loyalty API, stage {config.stage.value}, on {url}
   {config.stage.value}: {STAGE_RULES[config.stage]}.
 DynamoDB: {where} at {endpoint}, table {config.table_name} (demo data seeded)
+{bus}
 
 {graphiql}
 
@@ -436,7 +452,11 @@ def serve() -> None:
         return
     embedded = not config.dynamodb_endpoint
     endpoint = config.dynamodb_endpoint or start_embedded_dynamodb()
-    config = Config.from_env({**os.environ, "DYNAMODB_ENDPOINT": endpoint})
+    local_aws = {"DYNAMODB_ENDPOINT": endpoint}
+    if embedded:  # moto's server is EventBridge too: new follow-ups are announced there
+        bus = os.environ.get("EVENT_BUS_NAME") or LOCAL_BUS
+        local_aws |= {"EVENTS_ENDPOINT": endpoint, "EVENT_BUS_NAME": bus}
+    config = Config.from_env({**os.environ, **local_aws})
     prepare(config)
     clock = SystemClock()
     services = build_services(config, clock)

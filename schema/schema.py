@@ -54,6 +54,7 @@ from strawberry.types.scalar import ScalarDefinition, ScalarWrapper
 from api.errors import DomainError
 from api.observability import count, count_error, logger
 from schema.common import SCALARS
+from schema.feedback.followups import FollowUpMutation, FollowUpQuery
 from schema.feedback.mutations import FeedbackMutation
 from schema.feedback.queries import FeedbackQuery
 from schema.feedback.surveys import SurveyMutation, SurveyQuery
@@ -85,6 +86,7 @@ Query = merge_types(
         ReferralQuery,
         FeedbackQuery,
         SurveyQuery,
+        FollowUpQuery,
     ),
 )
 Mutation = merge_types(
@@ -98,6 +100,7 @@ Mutation = merge_types(
         RewardMutation,
         FeedbackMutation,
         SurveyMutation,
+        FollowUpMutation,
     ),
 )
 

@@ -16,6 +16,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from api.auth import Principal, Role
+from api.feedback.followups_store import follow_up_id
+from api.feedback.surveys_model import Answer, SurveyChannel, SurveyKind
+from api.feedback.surveys_store import answer_to_item
 from api.ids import member_id_for
 from api.members import store as members
 from api.members.model import EnrollInput, Member
@@ -25,6 +28,7 @@ from api.services import Services
 from api.store import reads
 from api.store.base import TableItem
 from api.store.reads import Snapshot
+from api.stream import Change
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SERVICE = Principal(Role.SERVICE, "shop-backend")
@@ -266,3 +270,40 @@ def iam_actions() -> Iterator[set[tuple[str, str]]]:
         yield seen
     finally:
         events.unregister("before-parameter-build.dynamodb", before)
+
+
+def unhappy_answer(
+    services: Services, answer_id: str = "ans_1", customer_id: str = "cust-1"
+) -> str:
+    """An NPS detractor's answer as the surveys write it, delivered by the table's stream:
+    the id of the follow-up it opened."""
+    answer = Answer(
+        answer_id=answer_id,
+        member_id=member_id_for(customer_id),
+        kind=SurveyKind.NPS,
+        score=3,
+        comment="Too slow.",
+        channel=SurveyChannel.APP,
+        answered_at=services.program.current_time(),
+    )
+    item = answer_to_item(answer)
+    item.save()
+    services.reactions.dispatch(Change(f"ev-{answer_id}", None, item))
+    return follow_up_id(answer_id)
+
+
+@contextmanager
+def client_actions(client: Any, kind: str) -> Iterator[set[tuple[str, str]]]:
+    """The IAM actions a botocore client of another service performs, as ("events:PutEvents",
+    kind): its service's prefix, and the kind of resource its role grants them on."""
+    seen: set[tuple[str, str]] = set()
+    prefix = client.meta.service_model.signing_name
+
+    def before(model: Any, **_: Any) -> None:
+        seen.add((f"{prefix}:{model.name}", kind))
+
+    client.meta.events.register("before-parameter-build", before)
+    try:
+        yield seen
+    finally:
+        client.meta.events.unregister("before-parameter-build", before)

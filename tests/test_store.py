@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from api.feedback.followups_store import FollowUpEventItem, event_key, follow_up_id
 from api.feedback.reviews_model import Decision, ReviewInput
 from api.feedback.reviews_store import PurchaseItem, purchase_key
-from api.feedback.surveys_model import AskInput, CsatSubject, SurveyChannel, SurveyKind
+from api.feedback.surveys_model import (
+    Answer,
+    AskInput,
+    CsatSubject,
+    SurveyChannel,
+    SurveyKind,
+)
+from api.feedback.surveys_store import answer_to_item
 from api.points.model import AdjustInput, RefundInput
 from api.program.model import SettingsChange
 from api.program.store import SETTINGS_KEY
@@ -27,7 +35,9 @@ from api.store.base import TableItem, item_types
 from api.stream import Change
 from api.tiers.model import ConfigInput, DowngradePolicy, Metric, TierInput, Window
 from tests.referrals.conftest import code_of, join, switch_on
-from tests.support import ADMIN, SERVICE, enroll, member, order, redeem
+from tests.support import ADMIN, SERVICE, START, enroll, member, order, redeem
+
+M1 = member("cust-1").member_id or ""
 
 
 def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> None:
@@ -97,9 +107,15 @@ def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> No
     services.surveys.answer(member("cust-1"), asked.invitation.id, 9, "Fine", "s")
     csat = AskInput(SurveyKind.CSAT, SurveyChannel.WEB, CsatSubject.ORDER, "o-1")
     services.surveys.ask(member("cust-1"), csat, "c")
+    for n in (1, 2):  # unhappy answers: the stream opens their follow-ups (below)
+        unhappy = Answer(f"ans_{n}", M1, SurveyKind.NPS, 3, "Late.", SurveyChannel.APP, START)
+        answer_to_item(unhappy).save()
     for i, raw in enumerate(TableItem._get_connection().scan()["Items"]):
         services.reactions.dispatch(Change(f"e-{i}", None, reads.load(raw)))  # counts, markers
     services.redemptions.redeem(member("cust-1"), RedeemInput("gift", "gift"))
+    services.follow_ups.add_note(ADMIN, follow_up_id("ans_1"), "Called.", "n")
+    services.follow_ups.resolve(ADMIN, follow_up_id("ans_1"), "Done.", 5, "r")
+    FollowUpEventItem(*event_key(follow_up_id("ans_1")), claimed_at=START).save()
     raw_items = TableItem._get_connection().scan()["Items"]
     assert {raw["type"]["S"] for raw in raw_items} == set(item_types())
     for raw in raw_items:

@@ -33,7 +33,8 @@ strawberry.enum(
         "ADJUST: an admin correction. EXPIRE: lots that reached their expiry. TIER_BONUS: a "
         "tier's entry bonus. PROMOTION: points a promotion gave an order. RETURN: points "
         "paid with and given back. REFERRAL: a referrer's reward, once their referee's first "
-        "order outlived its return window."
+        "order outlived its return window. GOODWILL: an admin's goodwill points on resolving "
+        "a follow-up (reference: the follow-up)."
     ),
 )
 DEFAULT_PAGE = 20

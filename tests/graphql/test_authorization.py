@@ -21,7 +21,7 @@ from tests.graphql.conftest import (
     Invoke,
 )
 from tests.support import ADMIN as ADMIN_PRINCIPAL
-from tests.support import enroll, ledger_entries, order, stored_member
+from tests.support import enroll, ledger_entries, order, stored_member, unhappy_answer
 
 CODE_1 = candidate(member_id_for("cust-1"), 0)  # cust-1's referral code
 ROLES = {"anonymous": ANONYMOUS, "member": MEMBER, "service": SERVICE, "admin": ADMIN}
@@ -410,6 +410,34 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"admin": OK, **_NOT_ADMIN},
     ),
+    "followUps": (
+        "{ followUps(status: OVERDUE) { edges { node { id overdue } } } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "followUp": (
+        '{ followUp(id: "fu_ans_1") { id notes { text } } }',
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "assignFollowUp": (
+        'mutation { assignFollowUp(input: {id: "fu_ans_1", assignee: "ana@shop.example"}) '
+        "{ __typename } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "addFollowUpNote": (
+        'mutation { addFollowUpNote(input: {id: "fu_ans_1", text: "Called.", '
+        'idempotencyKey: "k"}) { __typename } }',
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "resolveFollowUp": (
+        'mutation { resolveFollowUp(input: {id: "fu_ans_1", note: "Done.", goodwillPoints: 5, '
+        'idempotencyKey: "k"}) { __typename } }',
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
     "resetTestClock": (
         "mutation { resetTestClock { __typename } }",
         {},
@@ -427,6 +455,7 @@ def test_authorization(
     enroll(services, "cust-1")
     enroll(services, "cust-2")
     order(services, "o-1", "100")
+    unhappy_answer(services)  # its follow-up: fu_ans_1
     before = _snapshot(services)
     document, variables, expected = CASES[operation]
     want = expected.get(role, "UNAUTHENTICATED")
@@ -450,6 +479,7 @@ def _snapshot(services: Services) -> Any:
         read_config(),
         services.member_views.view(ADMIN_PRINCIPAL, member_id_for("cust-3"), None),
         [services.referrals.overview(ADMIN_PRINCIPAL, m) for m in members],
+        services.follow_ups.get(ADMIN_PRINCIPAL, "fu_ans_1"),
     )
 
 

@@ -46,6 +46,10 @@ def answer_with(**changes: Any) -> dict[str, Any]:
     return {"input": {"invitationId": INVITATION, "score": 9, "idempotencyKey": "k", **changes}}
 
 
+RESOLVE_FOLLOW_UP = """mutation($input: ResolveFollowUpInput!) {
+  resolveFollowUp(input: $input) { __typename } }"""
+
+
 def order_with(**changes: Any) -> dict[str, Any]:
     variables = order_input("o-new", "10.00")
     variables["input"].update(changes)
@@ -326,6 +330,15 @@ GRAPHQL_ERROR_CASES = {
         '{ surveyScores(kind: NPS, from: "0000-01-01", to: "2026-03-01") { total { nps } } }',
         None,
     ),
+    "goodwill points beyond Int": (
+        RESOLVE_FOLLOW_UP,
+        {"input": {"id": "fu_ans_1", "note": "n", "goodwillPoints": 2**31, "idempotencyKey": "k"}},
+    ),
+    "goodwill points as a string": (
+        RESOLVE_FOLLOW_UP,
+        {"input": {"id": "fu_ans_1", "note": "n", "goodwillPoints": "5", "idempotencyKey": "k"}},
+    ),
+    "unknown follow-up listing": ("{ followUps(status: LATE) { edges { cursor } } }", None),
     "missing required field": (RECORD_ORDER, {"input": {"orderId": "o-new"}}),
     "missing variables": (RECORD_ORDER, None),
     "syntax error": ("mutation { recordOrder(input: {", None),

@@ -50,7 +50,15 @@ from tests.graphql.conftest import (
 from tests.infra.conftest import ROOT, TEMPLATES
 from tests.support import ADMIN as ADMIN_PRINCIPAL
 from tests.support import SERVICE as SERVICE_PRINCIPAL
-from tests.support import START, count_requests, enroll, iam_actions, order
+from tests.support import (
+    START,
+    client_actions,
+    count_requests,
+    enroll,
+    iam_actions,
+    order,
+    unhappy_answer,
+)
 from tests.test_stream import CONTEXT as STREAM_CONTEXT
 from tests.test_stream import configure_tiers, item_type, load_stream_handler
 
@@ -138,6 +146,15 @@ def test_functions_and_stages(templates: dict[str, Template]) -> None:
         assert (job["MemorySize"], job["Timeout"]) == (512, 900)
         assert (stream["MemorySize"], stream["Timeout"]) == (512, 30)
         assert stream["Handler"] == "handlers/stream.handler"
+        # The bus's name for the stream consumer alone, which announces new follow-ups.
+        assert stream["Environment"]["Variables"]["EVENT_BUS_NAME"] == {"Ref": "LoyaltyEventBus"}
+        others = (graphql, job, expiry, referrals)
+        assert not any("EVENT_BUS_NAME" in f["Environment"]["Variables"] for f in others)
+        bus = resources["LoyaltyEventBus"]
+        assert bus == {
+            "Type": "AWS::Events::EventBus",
+            "Properties": {"Name": f"loyalty-api-{stage}"},
+        }
         assert (expiry["MemorySize"], expiry["Timeout"]) == (512, 120)
         assert expiry["Handler"] == "handlers/reservations.handler"
         assert (referrals["MemorySize"], referrals["Timeout"]) == (512, 300)
@@ -171,6 +188,8 @@ def test_functions_and_stages(templates: dict[str, Template]) -> None:
 
 STREAM_ARN = {"Fn::GetAtt": ["LoyaltyTable", "StreamArn"]}
 FAILURES_ARN = {"Fn::GetAtt": ["StreamFailures", "Arn"]}
+BUS_ARN = {"Fn::GetAtt": ["LoyaltyEventBus", "Arn"]}
+BUS = "loyalty-api-test"
 
 
 def _mapping(template: Template) -> dict[str, Any]:
@@ -251,7 +270,7 @@ def test_the_stream_filter_admits_every_record_a_reaction_acts_on(
     _exercise_api(Stage.DEV)
     TableItem._get_connection().delete_item(f"MEMBER#{member_id_for('cust-1')}", "PROFILE")
     records = stream.read()
-    handler = load_stream_handler(monkeypatch, "dev", "loyalty-test")
+    handler = _stream_handler(monkeypatch, "dev")
     acted_on = []
     for record in records:
         with count_requests() as calls:
@@ -273,8 +292,11 @@ def test_the_stream_filter_admits_every_record_a_reaction_acts_on(
         "reward_pool_marker",
         "reward_stock",
         "reward_upload",  # DONE: the two codes fit in one step
+        "followup_event",  # the follow-up announced
     }
     assert {(r["eventName"], item_type(r)) for r in acted_on} == {
+        ("INSERT", "survey_answer"),  # an unhappy answer: is its follow-up open?
+        ("INSERT", "followup"),  # announced on the bus
         ("INSERT", "member"),
         ("INSERT", "tier_change"),
         ("INSERT", "order"),  # whether its member was referred: their first order?
@@ -312,6 +334,8 @@ def _resource_kind(resource: Any) -> str:
         return "stream"
     if resource == FAILURES_ARN:
         return "queue"
+    if resource == BUS_ARN:
+        return "bus"
     if resource == {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}:
         return "table"
     if "/index/due-index" in text and "LoyaltyTable" in text:
@@ -555,6 +579,7 @@ def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
             "idempotencyKey": "t",
         }
     }
+    follow_up = unhappy_answer(services)  # as the surveys write it, opened by the stream
     with iam_actions() as used:
         updated = invoke(UPDATE_TIERS, LADDER, ADMIN).data["updateTiers"]
         assert updated["__typename"] == "TiersUpdated", updated
@@ -593,6 +618,7 @@ def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
         _exercise_rewards(invoke)
         _exercise_reviews(invoke)
         _exercise_surveys(invoke)
+        _exercise_follow_ups(invoke, follow_up)
         invoke("mutation { advanceTestClock(input: {days: 400}) { __typename } }", None, ADMIN)
     return used
 
@@ -713,6 +739,50 @@ def _exercise_surveys(invoke: Any) -> None:
     assert scores.data["surveyScores"] == {"total": {"count": 1}}, scores.raw
 
 
+def _exercise_follow_ups(invoke: Any, follow_up: str) -> None:
+    """Every listing (and a second page), the follow-up, assigned, a note and the
+    resolution with goodwill points, each mutation twice (a replay or no change)."""
+    for status in ("OPEN", "OVERDUE", "RESOLVED"):
+        listed = invoke(
+            "query($s: FollowUpListing!, $a: String) { followUps(status: $s, first: 1, after: $a)"
+            " { edges { cursor } } }",
+            {"s": status, "a": None},
+            ADMIN,
+        )
+        for edge in listed.data["followUps"]["edges"]:
+            invoke(
+                "query($s: FollowUpListing!, $a: String) { followUps(status: $s, after: $a) "
+                "{ edges { cursor } } }",
+                {"s": status, "a": edge["cursor"]},
+                ADMIN,
+            )
+    for _ in range(2):
+        assigned = invoke(
+            f'mutation {{ assignFollowUp(input: {{id: "{follow_up}", assignee: "ana"}}) '
+            "{ __typename } }",
+            None,
+            ADMIN,
+        )
+        assert assigned.data["assignFollowUp"] == {"__typename": "FollowUpSaved"}, assigned.raw
+        noted = invoke(
+            f'mutation {{ addFollowUpNote(input: {{id: "{follow_up}", text: "Called.", '
+            'idempotencyKey: "n"}) { __typename } }',
+            None,
+            ADMIN,
+        )
+        assert noted.data["addFollowUpNote"] == {"__typename": "FollowUpNoteAdded"}, noted.raw
+    for _ in range(2):
+        resolved = invoke(
+            f'mutation {{ resolveFollowUp(input: {{id: "{follow_up}", note: "Done.", '
+            'goodwillPoints: 5, idempotencyKey: "r"}) { __typename } }',
+            None,
+            ADMIN,
+        )
+        assert resolved.data["resolveFollowUp"] == {"__typename": "FollowUpResolved"}, resolved.raw
+    shown = invoke(f'{{ followUp(id: "{follow_up}") {{ status notes {{ text }} }} }}', None, ADMIN)
+    assert shown.data["followUp"] == {"status": "RESOLVED", "notes": [{"text": "Called."}]}
+
+
 def _exercise_job(stage: str, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str]]:
     """The daily job from its Lambda entry point: expiries, and a tier review."""
     monkeypatch.setenv("STAGE", stage)
@@ -784,15 +854,24 @@ def _exercise_stream(
 ) -> set[tuple[str, str]]:
     """handlers/stream.py on every change the API and the job made, in Lambda's batches,
     each delivered twice (the second time, every reaction finds its marker)."""
-    handler = load_stream_handler(monkeypatch, stage, "loyalty-test")
+    handler = _stream_handler(monkeypatch, stage)
     records = stream.read()
-    assert {item_type(r) for r in records} >= {"member", "tier_change"}
-    with iam_actions() as used:
+    assert {item_type(r) for r in records} >= {"member", "tier_change", "followup"}
+    bus = handler.services.events
+    with iam_actions() as used, client_actions(bus.client, "bus") as sent:
         for start in range(0, len(records), 100):
             event = stream_event(records[start : start + 100])
             for _ in range(2):
                 assert handler.handler(event, STREAM_CONTEXT) == {"batchItemFailures": []}
-    return used
+    return used | sent
+
+
+def _stream_handler(monkeypatch: pytest.MonkeyPatch, stage: str) -> Any:
+    """handlers/stream.py configured as serverless.yml configures it, with its bus."""
+    monkeypatch.setenv("EVENT_BUS_NAME", BUS)
+    handler = load_stream_handler(monkeypatch, stage, "loyalty-test")
+    handler.services.events.client.create_event_bus(Name=BUS)
+    return handler
 
 
 # What Lambda's event source mapping does with the function's role: read the stream, and

@@ -1,12 +1,12 @@
 """Property: whatever the sequence of operations, the ledger stays consistent.
 
 For random sequences of orders, partial refunds, redemptions, rewards redeemed and
-cancelled, adjustments, referrals (a new customer enrols with a member's code and orders;
-the job rewards the referrer with a REFERRAL entry, or refuses if the order was refunded),
-clock moves and job runs, under either negative-balance policy: every member's balance
-equals the sum of their entries and of their lots minus debt, each entry's balance_after is
-the running sum, no lot goes negative, and refunds never take back more than their order
-earned.
+cancelled, adjustments, goodwill on resolving a follow-up, referrals (a new customer enrols
+with a member's code and orders; the job rewards the referrer with a REFERRAL entry, or
+refuses if the order was refunded), clock moves and job runs, under either negative-balance
+policy: every member's balance equals the sum of their entries and of their lots minus
+debt, each entry's balance_after is the running sum, no lot goes negative, and refunds
+never take back more than their order earned.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from tests.support import (
     order,
     redeem,
     stored_member,
+    unhappy_answer,
 )
 
 CUSTOMERS = ("cust-a", "cust-b")
@@ -53,6 +54,7 @@ operation = st.one_of(
     st.tuples(st.just("refund"), st.integers(0, 20), st.integers(1, 100)),
     st.tuples(st.just("redeem"), customer, st.integers(1, 300)),
     st.tuples(st.just("adjust"), customer, st.integers(-200, 200).filter(bool)),
+    st.tuples(st.just("goodwill"), customer, st.integers(1, 300)),
     st.tuples(st.just("referee"), customer, st.integers(1, 300)),
     st.tuples(st.just("advance"), st.integers(1, 200)),
     st.tuples(st.just("reward"), customer),
@@ -164,6 +166,10 @@ def apply(
                     points=points, reason="test", idempotency_key=f"a-{n}", customer_id=cust
                 ),
             )
+        case ("goodwill", cust, points):
+            # An unhappy answer's follow-up, resolved with goodwill points (a GOODWILL entry).
+            follow_up = unhappy_answer(services, f"ans_{n}", cust)
+            services.follow_ups.resolve(ADMIN, follow_up, "Sorry.", points, f"g-{n}")
         case ("referee", referrer, amount):
             code = services.referrals.overview(ADMIN, member_id_for(referrer)).code
             enrolled = services.members.join(
