@@ -117,6 +117,12 @@ class Principal:
     role: Role | None
     subject: str = ""
     member_id: str | None = None
+    # An admin's own membership, where their token's member claim names a customer: what
+    # they may not moderate or reward themselves for. Never grants a member's access.
+    own_member_id: str | None = None
+
+    def is_self(self, member_id: str) -> bool:
+        return member_id in (self.member_id, self.own_member_id)
 
     @property
     def actor(self) -> str:
@@ -155,12 +161,13 @@ def scope_values(value: object) -> list[str]:
 
 def principal_from_claims(claims: Mapping[str, object], config: Config) -> Principal:
     subject = str(claims.get("sub", ""))[:128]
+    customer_id = claims.get(config.member_claim)
     if config.admin_group in group_values(claims.get(config.groups_claim)):
-        return Principal(role=Role.ADMIN, subject=subject)
+        own = member_id_for(customer_id) if isinstance(customer_id, str) else None
+        return Principal(role=Role.ADMIN, subject=subject, own_member_id=own)
     if config.service_scope in scope_values(claims.get("scope")):
         client = str(claims.get("client_id", subject))[:128]
         return Principal(role=Role.SERVICE, subject=client)
-    customer_id = claims.get(config.member_claim)
     if isinstance(customer_id, str) and is_external_id(customer_id):
         member_id = member_id_for(customer_id)
         return Principal(role=Role.MEMBER, subject=member_id, member_id=member_id)

@@ -245,6 +245,8 @@ class FollowUpService:
         if found is None:
             raise NotFound("follow-up")
         member_id = store.from_item(found).member_id
+        if goodwill_points is not None and actor.is_self(member_id):
+            raise InvalidInput("goodwillPoints", "You cannot grant yourself goodwill points.")
 
         def decide(snapshot: Snapshot) -> Plan[Resolution]:
             current = _open(_follow_up(snapshot, fid))

@@ -115,7 +115,11 @@ def _photos(urls: Sequence[str]) -> tuple[str, ...]:
         field = f"photoUrls.{i}"
         if len(url) > MAX_URL or any(ch.isspace() or not ch.isprintable() for ch in url):
             raise InvalidInput(field, "Not a valid URL.")
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # ValueError when out of range or not a number
+        except ValueError:
+            raise InvalidInput(field, "Not a valid URL.") from None
         if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
             raise InvalidInput(field, "Must be an https URL.")
     if len(set(urls)) != len(urls):
@@ -335,7 +339,7 @@ class ReviewService:
         review already is changes nothing."""
         actor.require(Permission.MODERATE_REVIEWS)
         member_id, sku = parse_review_id(review_id)
-        if actor.subject == member_id:
+        if actor.subject == member_id or actor.is_self(member_id):
             raise InvalidInput("id", "You cannot moderate your own review.")
         if decision is Decision.APPROVE and reason is not None:
             raise InvalidInput("reason", "Only a rejection has a reason.")
@@ -343,6 +347,9 @@ class ReviewService:
             raise InvalidInput("reason", "A rejection names a policy reason.")
         rkey = store.review_key(sku, member_id)
         target = ReviewStatus.APPROVED if decision is Decision.APPROVE else ReviewStatus.REJECTED
+        # Checked again on approval: a refund since submission unverifies the review, and an
+        # order the stream had not yet recorded at submission verifies it.
+        verified = _verified(member_id, sku) if target is ReviewStatus.APPROVED else None
 
         def decide(snapshot: Snapshot) -> Plan[Review]:
             current = _review(snapshot, rkey)
@@ -355,11 +362,12 @@ class ReviewService:
                 updated_at=now,
                 approved_at=now if target is ReviewStatus.APPROVED else None,
                 reject_reason=reason,
+                verified=current.verified if verified is None else verified,
             )
             marker = snapshot.get(mkey, store.RewardMarkerItem)
             settings = program.settings(snapshot)
             points = settings.review_reward_points
-            if settings.review_reward_verified_only and not current.verified:
+            if settings.review_reward_verified_only and not decided.verified:
                 points = 0
             new: list[TableItem] = []
             changed: list[TableItem] = []
@@ -590,6 +598,8 @@ def _verified(member_id: str, sku: str) -> bool:
         limit=MAX_PURCHASES,
         descending=True,
     )
+    # A SKU may hold "#": BOUGHT#MUG# also starts BOUGHT#MUG#BLUE#<order>, so the order's
+    # own lines decide.
     ids = [i.order_id for i in found if isinstance(i, store.PurchaseItem)]
     if not ids:
         return False
@@ -600,6 +610,7 @@ def _verified(member_id: str, sku: str) -> bool:
             order is not None
             and order.member_id == member_id
             and order.refunded.amount < order.total.amount
+            and any(line.sku == sku for line in order.lines)
         ):
             return True
     return False

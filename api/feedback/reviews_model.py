@@ -63,7 +63,7 @@ class Review:
     approved_at: datetime | None = None
     reject_reason: RejectReason | None = None
     incentivized: bool = False  # its approval earned the member a review reward
-    verified: bool = False  # at submission, the member had an order of it not fully refunded
+    verified: bool = False  # at submission and approval: an order of it not fully refunded
     helpful_votes: int = 0
     unhelpful_votes: int = 0
     # Random per submission: a review deleted and written again has the same id, and the

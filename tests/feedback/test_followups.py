@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from api.auth import Principal, Role
 from api.clock import ManualClock
 from api.config import Config
 from api.errors import (
@@ -22,7 +23,7 @@ from api.errors import (
     NotFound,
 )
 from api.events import EventNotSent
-from api.feedback import followups
+from api.feedback import followups, followups_reactions
 from api.feedback import followups_store as store
 from api.feedback.followups_model import FollowUp, FollowUpListing, FollowUpStatus
 from api.feedback.followups_reactions import EventInFlight
@@ -267,14 +268,16 @@ def test_a_failed_send_raises_and_the_redelivery_sends(
 
 
 def test_a_delivery_racing_a_send_in_flight_is_retried_later(
-    services: Services, queue: str, clock: ManualClock
+    services: Services, queue: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(followups_reactions, "CLAIM_LEASE", timedelta(seconds=1))
+    monkeypatch.setattr(followups_reactions, "POLL_SECONDS", 0.1)
     f = answered(services, answer(1))
     assert f is not None
     claim = store.FollowUpEventItem(*store.event_key(f.id), claimed_at=clock.now())
     claim.save()  # another delivery is sending
-    with pytest.raises(EventInFlight):
-        announced(services, f)
+    with pytest.raises(EventInFlight):  # the program's clock stands still: it waited the
+        announced(services, f)  # lease's polls out
     assert received(queue) == []
     clock.advance(timedelta(minutes=2))  # that delivery died before marking it sent
     announced(services, f)
@@ -514,6 +517,20 @@ def test_goodwill_needs_the_member(services: Services) -> None:
         services.follow_ups.resolve(ADMIN, "fu_ans_unknown", "Sorry.", 50, "r1")
     done = services.follow_ups.resolve(ADMIN, f.id, "Closed.", None, "r2")  # without points
     assert done.follow_up.status is FollowUpStatus.RESOLVED
+
+
+def test_an_admin_cannot_grant_themselves_goodwill(services: Services) -> None:
+    enroll(services, "cust-admin")
+    f = answered(services, answer(1, customer="cust-admin"))
+    assert f is not None
+    me = Principal(Role.ADMIN, "cust-admin", own_member_id=member_id_for("cust-admin"))
+    before = items()
+    with pytest.raises(InvalidInput) as refused:
+        services.follow_ups.resolve(me, f.id, "Sorry.", 50, "r1")
+    assert refused.value.field == "goodwillPoints"
+    assert items() == before
+    done = services.follow_ups.resolve(ADMIN, f.id, "Sorry.", 50, "r1")  # another admin may
+    assert done.entry is not None
 
 
 def test_admins_only(services: Services) -> None:

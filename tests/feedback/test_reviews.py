@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from api.auth import Principal, Role
+from api.auth import Principal, Role, principal_from_claims
 from api.clock import ManualClock
+from api.config import Config
 from api.errors import Forbidden, IdempotencyConflict, InvalidInput, MemberNotFound, NotFound
 from api.feedback.reviews import MAX_PER_DAY
 from api.feedback.reviews_model import (
@@ -93,6 +94,9 @@ def test_one_review_per_member_per_product_and_replay(services: Services) -> Non
         (review(photos=["http://x.example/a.jpg"]), "photoUrls.0"),
         (review(photos=["https://x.example/a b.jpg"]), "photoUrls.0"),
         (review(photos=["javascript:alert(1)"]), "photoUrls.0"),
+        (review(photos=["https://[::1"]), "photoUrls.0"),  # urlsplit raises on these
+        (review(photos=["https://[zz]/x.jpg"]), "photoUrls.0"),
+        (review(photos=["https://x.example:99999/a.jpg"]), "photoUrls.0"),
         (review(photos=[f"https://x.example/{i}.jpg" for i in range(6)]), "photoUrls"),
     ],
 )
@@ -208,11 +212,18 @@ def test_rejection_and_removal_name_a_policy_reason(services: Services) -> None:
     assert [x.status for x in services.reviews.mine(M1, 5, None).reviews] == [ReviewStatus.REJECTED]
 
 
-def test_an_admin_cannot_moderate_their_own_review(services: Services) -> None:
+def test_an_admin_cannot_moderate_their_own_review(services: Services, config: Config) -> None:
     r = services.reviews.submit(M1, review(), "k")
     me = Principal(Role.ADMIN, M1.member_id or "")
     with pytest.raises(InvalidInput):
         services.reviews.moderate(me, r.id, Decision.APPROVE, None)
+    # As tokens make them: the admin's own customer id in the member claim.
+    claims = {"sub": "cust-1", config.groups_claim: f"[{config.admin_group}]"}
+    token_admin = principal_from_claims(claims, config)
+    assert token_admin.role is Role.ADMIN
+    assert token_admin.member_id is None  # no member's access
+    with pytest.raises(InvalidInput):
+        services.reviews.moderate(token_admin, r.id, Decision.APPROVE, None)
     for bad in ("rev_x", "mbr_1", r.id + " ", "rev_" + "0" * 26 + "_bad sku"):
         with pytest.raises(InvalidInput):
             services.reviews.moderate(ADMIN, bad, Decision.APPROVE, None)
@@ -310,6 +321,37 @@ def test_verified_when_an_order_of_it_was_not_fully_refunded(services: Services)
     bought(services, "o-4", "cust-2", "sku-2", "sku-3")
     services.refunds.refund_order(SERVICE, RefundInput("r-2", "o-4", Decimal(10), "EUR"))
     assert services.reviews.submit(M2, review("sku-2"), "k2").verified
+
+
+def test_a_sku_with_a_hash_does_not_verify_its_prefix(services: Services) -> None:
+    bought(services, "o-1", "cust-1", "MUG#BLUE")
+    assert not services.reviews.submit(M1, review("MUG"), "k").verified
+    assert services.reviews.submit(M1, review("MUG#BLUE"), "k2").verified
+
+
+def test_verification_is_checked_again_at_approval(services: Services) -> None:
+    services.program.update(
+        ADMIN, SettingsChange(review_reward_points=20, review_reward_verified_only=True)
+    )
+    bought(services, "o-1", "cust-1", "sku-1")
+    r1 = services.reviews.submit(M1, review("sku-1"), "k")
+    assert r1.verified
+    services.refunds.refund_order(SERVICE, RefundInput("r-1", "o-1", Decimal(10), "EUR"))
+    approved = services.reviews.moderate(ADMIN, r1.id, Decision.APPROVE, None)
+    assert (approved.verified, approved.incentivized) == (False, False)
+    assert balance("cust-1") == 0  # the order's points refunded, no reward
+    # Submitted before the stream recorded the order: verified when approved.
+    r2 = services.reviews.submit(M2, review("sku-1"), "k")
+    assert not r2.verified
+    bought(services, "o-2", "cust-2", "sku-1")
+    approved = services.reviews.moderate(ADMIN, r2.id, Decision.APPROVE, None)
+    assert (approved.verified, approved.incentivized) == (True, True)
+    assert balance("cust-2") == 10 + 20
+    listed = services.reviews.product_reviews(M1, "sku-1", ReviewSort.NEWEST, 5, None).reviews
+    assert {(r.member_id, r.verified) for r in listed} == {
+        (r1.member_id, False),
+        (r2.member_id, True),
+    }
 
 
 def test_verified_only_rewards(services: Services) -> None:
