@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any
 
 import botocore.session
+from botocore.config import Config as BotoConfig
 
 from api.config import Config
 
@@ -30,8 +31,15 @@ class EventBus:
     @cached_property
     def client(self) -> Any:
         # Built at the first event, not at import: most invocations send none (~50 ms).
+        # Bounded (3 attempts of at most 2 + 5 s) so that a claim's lease outlasts any send.
+        bounded = BotoConfig(
+            connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"}
+        )
         return botocore.session.get_session().create_client(
-            "events", region_name=self._config.region, endpoint_url=self._config.events_endpoint
+            "events",
+            region_name=self._config.region,
+            endpoint_url=self._config.events_endpoint,
+            config=bounded,
         )
 
     def put(self, detail_type: str, detail: dict[str, Any]) -> None:

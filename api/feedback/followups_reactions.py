@@ -10,6 +10,10 @@
   the claim and raises, and the record is redelivered. A claim older than CLAIM_LEASE
   belongs to an invocation that died (between the send and the mark, maybe): it is taken
   over and the event sent again. Consumers therefore dedupe on `followUpId` (at least once).
+- A delivery that finds a younger claim waits it out in place (polling the marker) rather
+  than failing at once: Lambda hands a shard's record to one invocation at a time, so such
+  a claim is mostly one that died mid-send, and failing fast would spend the record's
+  retries within the lease and lose the event to the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ from api.store.reads import Snapshot
 from api.stream import Change, Reaction
 
 DETAIL_TYPE = "FollowUpOpened"
-# Longer than the stream function's timeout (30 s): a younger claim may still be sending.
-CLAIM_LEASE = timedelta(seconds=90)
+# Longer than a put can take (api/events.py bounds it to about 20 s): a younger claim may
+# still be sending.
+CLAIM_LEASE = timedelta(seconds=25)
+POLL_SECONDS = 0.5  # between looks at a claim in flight
 
 
 Step = Literal["claim", "release", "sent"]
@@ -109,7 +115,15 @@ def announce(clock: Clock, bus: EventBus) -> Reaction:
             return
         follow_up = store.from_item(change.new)
         key = store.event_key(follow_up.id)
-        if not mark(key, "claim"):
+        for _ in range(int(CLAIM_LEASE.total_seconds() / POLL_SECONDS) + 1):
+            try:
+                claimed = mark(key, "claim")
+                break
+            except EventInFlight:
+                clock.sleep(POLL_SECONDS)  # until it is sent, or its lease runs out
+        else:
+            raise EventInFlight(key[0])  # still claimed: a live sender; redelivered later
+        if not claimed:
             return  # sent by an earlier delivery
         try:
             bus.put(DETAIL_TYPE, event_detail(follow_up))
