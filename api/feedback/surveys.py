@@ -4,8 +4,11 @@ Rules:
 - A member is considered for NPS at most once in the program's recontactDays, whatever the
   channel: each consideration (asked, or passed over by sampling) sets the member's
   ASKED#NPS item under its version, so two channels asking at once give one invitation.
-- Sampling is a hash, not a coin: NPS of (member, program day), CSAT of (subject,
-  reference), below npsSamplePercent / csatSamplePercent. The same request decides the same.
+- Sampling is a hash, not a coin: NPS of (member, recontact window: the program day's
+  ordinal // recontactDays), CSAT of (subject, reference), below npsSamplePercent /
+  csatSamplePercent. The same request decides the same, and `nps_due` (which writes
+  nothing) agrees with askSurvey for the whole window: a member the sample passes over is
+  not re-rolled daily by apps that only read.
 - An order or support contact is considered for CSAT once, ever (an item written only if
   absent). A member may ask about their own orders; support contacts only the shop.
 - An invitation is answered once (under its version), within INVITATION_DAYS, by its member
@@ -20,12 +23,14 @@ Rules:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from api import validation as v
 from api.auth import Permission, Principal, Role
@@ -41,16 +46,19 @@ from api.feedback.surveys_model import (
     NPS_MAX,
     NPS_MIN,
     Answer,
+    AnswerPage,
     Asked,
     AskInput,
     CsatSubject,
     Invitation,
     NotDueReason,
+    NpsDue,
     ScoreReport,
     SurveyKind,
 )
 from api.idempotency import Keyed, Plan, fingerprint, keyed_write
 from api.members import store as members
+from api.members.view import page_size
 from api.points.store import order_in, order_key
 from api.program import store as program
 from api.program.model import SurveySettings
@@ -69,6 +77,36 @@ _INVITATION_ID = re.compile(r"svy_([0-9a-f]{26})_([0-9a-f]{16})")
 def sampled(percent: int, *parts: str) -> bool:
     digest = hashlib.sha256("#".join(parts).encode()).digest()
     return int.from_bytes(digest[:8]) % 100 < percent
+
+
+def nps_window(now: datetime, surveys: SurveySettings) -> tuple[str, datetime]:
+    """The recontact window holding this moment: its index (what sampling hashes), and when
+    the next window starts (midnight UTC)."""
+    index = now.date().toordinal() // surveys.recontact_days
+    start = date.fromordinal((index + 1) * surveys.recontact_days)
+    return str(index), datetime(start.year, start.month, start.day, tzinfo=UTC)
+
+
+def encode_cursor(sk: str) -> str:
+    return base64.urlsafe_b64encode(f"sa:{sk}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+    except (binascii.Error, UnicodeError, ValueError):
+        text = ""
+    if len(cursor) > 400 or not text.startswith("sa:"):
+        raise InvalidInput("after", "Not a cursor returned by this API.")
+    return text.removeprefix("sa:")
+
+
+def _days(start: date, end: date) -> None:
+    if end < start:
+        raise InvalidInput("to", "Must not be before from.")
+    if (end - start).days >= MAX_SCORE_DAYS:
+        raise InvalidInput("to", f"At most {MAX_SCORE_DAYS} days at a time.")
 
 
 def parse_invitation_id(value: str) -> tuple[str, str]:
@@ -278,7 +316,7 @@ class SurveyService:
             )
             return Plan(
                 given,
-                new=[store.answer_to_item(given), record],
+                new=[store.answer_to_item(given), store.listed_answer_item(given), record],
                 changed=[store.invitation_to_item(answered)],
                 added=[Add(store.StatsItem(*store.stats_key(given)), store.score_delta(given))],
             )
@@ -299,10 +337,7 @@ class SurveyService:
         """Answers given on these UTC days (both included), overall and by tier: one Query of
         the days' score items."""
         actor.require(Permission.READ_SURVEY_SCORES)
-        if end < start:
-            raise InvalidInput("to", "Must not be before from.")
-        if (end - start).days >= MAX_SCORE_DAYS:
-            raise InvalidInput("to", f"At most {MAX_SCORE_DAYS} days at a time.")
+        _days(start, end)
         tier = None if tier_id is None else v.external_id("tierId", tier_id)
         low, high = store.stats_range(start, end)
         found = reads.query(
@@ -322,6 +357,59 @@ class SurveyService:
             for t, group in sorted(tiers.items(), key=lambda kv: kv[0] or "")
         )
         return ScoreReport(store.scores_of(kind, items), by_tier)
+
+    def nps_due(self, actor: Principal, member_id: str) -> NpsDue:
+        """What askSurvey(NPS) would answer now, without asking (nothing is written): one
+        BatchGetItem of the member's throttle and the settings."""
+        if actor.role is Role.MEMBER:
+            actor.require(Permission.ANSWER_OWN_SURVEYS)
+            if actor.member_id != member_id:
+                raise Forbidden()
+        else:
+            actor.require(Permission.ASK_ANY_SURVEYS)
+        throttle = store.nps_due_key(member_id)
+        snapshot = Snapshot([throttle, program.SETTINGS_KEY])
+        settings = program.settings(snapshot)
+        now = self._program.now(settings)
+        mark = snapshot.get(throttle, store.NpsDueItem)
+        wait = timedelta(days=settings.surveys.recontact_days)
+        if mark is not None and now < mark.considered_at + wait:
+            return NpsDue(False, NotDueReason.RECENTLY_ASKED, mark.considered_at + wait)
+        window, next_window = nps_window(now, settings.surveys)
+        if not sampled(settings.surveys.nps_sample_percent, member_id, "NPS", window):
+            return NpsDue(False, NotDueReason.NOT_SAMPLED, next_window)
+        return NpsDue(True)
+
+    def answers(
+        self,
+        actor: Principal,
+        kind: SurveyKind,
+        start: date,
+        end: date,
+        *,
+        first: int,
+        after: str | None,
+    ) -> AnswerPage:
+        """Admin: the answers given on these UTC days (both included), newest first, with
+        their comments: one Query a page, of the kind's listed copies."""
+        actor.require(Permission.READ_SURVEY_SCORES)
+        _days(start, end)
+        size = page_size(first)
+        low = start.isoformat()
+        high = f"{end.isoformat()}~"  # "~" sorts after any time of that day
+        after_sk = None
+        if after is not None:
+            high = after_sk = decode_cursor(after)
+            if not low <= high <= f"{end.isoformat()}~":
+                raise InvalidInput("after", "Not a cursor of this list.")
+        # One sort-key condition per Query: BETWEEN takes the cursor's own item too; skip it.
+        found = reads.query(
+            store.listed_pk(kind), TableItem.sk.between(low, high), limit=size + 2, descending=True
+        )
+        items = [i for i in found if isinstance(i, store.ListedAnswerItem) and i.sk != after_sk]
+        answers = [store.answer_from_json(i.answer) for i in items[:size]]
+        cursors = [encode_cursor(i.sk) for i in items[:size]]
+        return AnswerPage(answers, cursors, len(items) > size)
 
 
 @dataclass(frozen=True)
@@ -352,8 +440,8 @@ def _turn(
         mark = store.NpsDueItem(*throttle, considered_at=now)
         if due is not None:
             mark.version = due.version
-        day = now.date().isoformat()
-        chosen = sampled(surveys.nps_sample_percent, member_id, "NPS", day)
+        window, _ = nps_window(now, surveys)
+        chosen = sampled(surveys.nps_sample_percent, member_id, "NPS", window)
         return _Turn(chosen, now + wait, [], [mark])
     if snapshot.get(throttle, store.CsatAskedItem) is not None:
         return Asked(None, NotDueReason.ALREADY_ASKED)

@@ -7,6 +7,7 @@ follow-up for the shop's team (api/feedback/followups*.py, from the table's stre
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -108,6 +109,22 @@ class Asked:
 
 
 @dataclass(frozen=True)
+class NpsDue:
+    """Whether askSurvey(NPS) would invite the member now, told without asking."""
+
+    due: bool
+    reason: NotDueReason | None = None
+    next_ask_at: datetime | None = None  # when they are next due, where that is known
+
+
+@dataclass(frozen=True)
+class AnswerPage:
+    answers: Sequence[Answer]
+    cursors: Sequence[str]
+    has_next: bool
+
+
+@dataclass(frozen=True)
 class Scores:
     """Answers counted by score: histogram[i] answers scored (lowest score + i)."""
 
@@ -134,6 +151,15 @@ class Scores:
         return self._share(NPS_MIN, DETRACTOR_MAX) if self.kind is SurveyKind.NPS else 0
 
     @property
+    def passives(self) -> int:
+        return self.count - self.promoters - self.detractors if self.kind is SurveyKind.NPS else 0
+
+    @property
+    def satisfied(self) -> int:
+        """CSAT 4-5."""
+        return self._share(CSAT_SATISFIED_MIN, CSAT_MAX) if self.kind is SurveyKind.CSAT else 0
+
+    @property
     def nps(self) -> float | None:
         """% promoters - % detractors, -100 to 100, one decimal; None: not NPS, or no answers."""
         if self.kind is not SurveyKind.NPS or not self.count:
@@ -145,7 +171,7 @@ class Scores:
         """The share of 4s and 5s, one decimal; None: not CSAT, or no answers."""
         if self.kind is not SurveyKind.CSAT or not self.count:
             return None
-        return round(100 * self._share(CSAT_SATISFIED_MIN, CSAT_MAX) / self.count, 1)
+        return round(100 * self.satisfied / self.count, 1)
 
     @property
     def average(self) -> float | None:

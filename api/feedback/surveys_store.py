@@ -7,6 +7,7 @@
 | NPS due | MSURVEY#<member>   | ASKED#NPS                       | last considered; versioned
 | CSAT    | MSURVEY#<member>   | ASKED#CSAT#<subject>#<reference> | considered once, ever
 | scores  | SURVEYSTATS#<kind> | DAY#<UTC date>#<shard>#<tier or -> | ADD counters s0..s10
+| listed  | SURVEYANSWERS#<kind> | <answered at>#<answer id>     | a copy, for admins
 
 An answer item is the one the closed loop reacts to (a stream INSERT of an unhappy answer
 opens its follow-up), so its type and `answer_from_item` are the contract with followups.
@@ -82,6 +83,21 @@ def answer_from_json(d: dict[str, Any]) -> Answer:
         subject=None if d["subject"] is None else CsatSubject(d["subject"]),
         reference=d["reference"],
     )
+
+
+class ListedAnswerItem(TableItem, discriminator="survey_answer_listed"):
+    """A copy of an answer in its kind's list, newest first, for admins reading comments."""
+
+    answer = JSONAttribute()
+
+
+def listed_pk(kind: SurveyKind) -> str:
+    return f"SURVEYANSWERS#{kind.value}"
+
+
+def listed_answer_item(a: Answer) -> ListedAnswerItem:
+    sk = f"{a.answered_at.isoformat()}#{a.answer_id}"
+    return ListedAnswerItem(listed_pk(a.kind), sk, answer=answer_to_json(a))
 
 
 def answer_to_item(a: Answer) -> SurveyAnswerItem:

@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 
 from api.feedback import surveys_model as model
+from schema.common import PageInfo
 from schema.context import Info
 from schema.errors import (
     ConcurrentUpdate,
@@ -136,7 +137,9 @@ class SurveyScores:
     )
     average: float | None = strawberry.field(description="Two decimals; null: no answers.")
     promoters: int = strawberry.field(description="NPS 9-10.")
+    passives: int = strawberry.field(description="NPS 7-8: in the denominator, not the sum.")
     detractors: int = strawberry.field(description="NPS 0-6.")
+    satisfied: int = strawberry.field(description="CSAT 4-5.")
     nps: float | None = strawberry.field(
         description="NPS: % promoters - % detractors (-100 to 100), one decimal."
     )
@@ -151,7 +154,9 @@ class SurveyScores:
             histogram=list(s.histogram),
             average=s.average,
             promoters=s.promoters,
+            passives=s.passives,
             detractors=s.detractors,
+            satisfied=s.satisfied,
             nps=s.nps,
             csat_percent=s.csat_percent,
         )
@@ -172,6 +177,49 @@ class SurveyScoreReport:
     by_tier: list[TierSurveyScores] = strawberry.field(
         description="By the tier members had when they answered."
     )
+
+
+@strawberry.type(
+    description="Whether to show the NPS survey now: askSurvey would invite the member."
+)
+class NpsDue:
+    due: bool
+    reason: model.NotDueReason | None = strawberry.field(description="Null when due.")
+    next_ask_at: datetime | None = strawberry.field(
+        description="When the member is next due: the end of the recontact wait, or, passed "
+        "over by the sample, the next sampling window."
+    )
+
+
+@strawberry.type(description="Surveys the member's app may show now.")
+class SurveysDue:
+    nps: NpsDue
+
+
+@strawberry.type
+class SurveyAnswerEdge:
+    node: SurveyAnswer
+    cursor: str
+
+
+@strawberry.type
+class SurveyAnswerConnection:
+    edges: list[SurveyAnswerEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def from_page(cls, page: model.AnswerPage) -> SurveyAnswerConnection:
+        edges = [
+            SurveyAnswerEdge(node=SurveyAnswer.from_domain(a), cursor=c)
+            for a, c in zip(page.answers, page.cursors, strict=True)
+        ]
+        return cls(edges=edges, page_info=PageInfo.forward(list(page.cursors), page.has_next))
+
+
+def surveys_due(info: Info, member_id: str) -> SurveysDue:
+    ctx = info.context
+    due = ctx.services.surveys.nps_due(ctx.principal, member_id)
+    return SurveysDue(nps=NpsDue(due=due.due, reason=due.reason, next_ask_at=due.next_ask_at))
 
 
 AskSurveyResult = Annotated[
@@ -258,3 +306,23 @@ class SurveyQuery:
                 for t, s in report.by_tier
             ],
         )
+
+    @strawberry.field(
+        description="Admin: the answers given from one UTC day to another (both included, at "
+        "most 366 days), newest first, with their comments (a Relay connection)."
+    )
+    def survey_answers(
+        self,
+        info: Info,
+        kind: model.SurveyKind,
+        from_: Annotated[date, strawberry.argument(name="from")],
+        to: date,
+        *,
+        first: int = 20,
+        after: str | None = None,
+    ) -> SurveyAnswerConnection:
+        ctx = info.context
+        page = ctx.services.surveys.answers(
+            ctx.principal, kind, from_, to, first=first, after=after
+        )
+        return SurveyAnswerConnection.from_page(page)

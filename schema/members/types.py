@@ -11,6 +11,7 @@ from api.members import model
 from api.members.model import Channel
 from api.members.view import MemberView
 from schema.context import Info
+from schema.feedback.surveys import SurveysDue, surveys_due
 from schema.points.types import Points
 from schema.promotions.types import PromotionOffer
 from schema.referrals.types import MemberReferral, ReferralConnection
@@ -59,6 +60,13 @@ class Member:
         return MemberReferral.from_domain(
             ctx.services.referrals.overview(ctx.principal, str(self.id))
         )
+
+    @strawberry.field(
+        description="Whether the member's app should show a survey now (askSurvey then gives "
+        "the invitation). Members: their own; the shop: any member."
+    )
+    def surveys_due(self, info: Info) -> SurveysDue:
+        return surveys_due(info, str(self.id))
 
     @strawberry.field(description="The referrals they made, newest first (a Relay connection).")
     def referrals(

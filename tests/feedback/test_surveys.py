@@ -17,7 +17,7 @@ from api.errors import (
     OrderNotFound,
 )
 from api.feedback import surveys_store as store
-from api.feedback.surveys import MAX_SCORE_DAYS, sampled
+from api.feedback.surveys import MAX_SCORE_DAYS, nps_window, sampled
 from api.feedback.surveys_model import (
     INVITATION_DAYS,
     MAX_COMMENT,
@@ -115,9 +115,8 @@ def test_sampling_takes_about_the_share_and_the_same_members(services: Services)
     for c in customers:
         enroll(services, c)
         asked = services.surveys.ask(member(c), NPS, "k")
-        assert (asked.invitation is not None) == sampled(
-            30, member_id_for(c), "NPS", START.date().isoformat()
-        )
+        window = str(START.date().toordinal() // 90)
+        assert (asked.invitation is not None) == sampled(30, member_id_for(c), "NPS", window)
         taken.append(asked.invitation is not None)
     assert 8 <= sum(taken) <= 28  # 18 expected; the hash is fixed, so this never flakes
 
@@ -372,3 +371,89 @@ def test_an_asks_record_goes_after_the_idempotency_days(services: Services) -> N
         found = reads.get(record_key("ASK_SURVEY", f"{M1.member_id}#{key}"), IdempotencyItem)
         assert found is not None
         assert found.expires == START + timedelta(days=services.config.idempotency_days)
+
+
+def test_surveys_due_tells_what_ask_would_answer_and_writes_nothing(services: Services) -> None:
+    member_id = M1.member_id or ""
+    assert services.surveys.nps_due(M1, member_id).due
+    before = items()
+    assert services.surveys.nps_due(SERVICE, member_id).due  # the shop asks for anyone
+    assert items() == before
+    invite(services)
+    due = services.surveys.nps_due(M1, member_id)
+    assert (due.due, due.reason, due.next_ask_at) == (
+        False,
+        NotDueReason.RECENTLY_ASKED,
+        START + timedelta(days=90),
+    )
+    services.program.advance_clock(ADMIN, days=90)
+    assert services.surveys.nps_due(M1, member_id).due
+    with pytest.raises(Forbidden):
+        services.surveys.nps_due(M2, member_id)  # another member's
+    with pytest.raises(Forbidden):
+        services.surveys.nps_due(ADMIN, member_id)
+
+
+def test_surveys_due_and_ask_agree_on_sampling_for_the_whole_window(services: Services) -> None:
+    surveys(services, nps_sample_percent=50, recontact_days=7)
+    customers = [f"w-{i}" for i in range(12)]
+    for c in customers:
+        enroll(services, c)
+    _, next_window = nps_window(START, services.program.load().surveys)
+    days_left = (next_window - START).days
+    for day in range(days_left):  # reading every day re-rolls nobody within the window
+        for c in customers:
+            due = services.surveys.nps_due(member(c), member_id_for(c))
+            window = str((START.date().toordinal() + day) // 7)
+            assert due.due == sampled(50, member_id_for(c), "NPS", window)
+            if not due.due:
+                assert (due.reason, due.next_ask_at) == (NotDueReason.NOT_SAMPLED, next_window)
+        if day < days_left - 1:
+            services.program.advance_clock(ADMIN, days=1)
+    for c in customers:
+        due = services.surveys.nps_due(member(c), member_id_for(c))
+        asked = services.surveys.ask(member(c), NPS, f"k-{c}")
+        assert (asked.invitation is not None) == due.due
+
+
+def test_admins_read_answers_with_comments_newest_first(services: Services) -> None:
+    ids = []
+    for i, who in enumerate((M1, M2)):
+        asked = services.surveys.ask(who, NPS, f"a{i}")
+        assert asked.invitation is not None
+        services.program.advance_clock(ADMIN, seconds=60)
+        given = services.surveys.answer(who, asked.invitation.id, 3 + i, f"Comment {i}", f"k{i}")
+        ids.append(given.answer_id)
+    day = START.date()
+    page = services.surveys.answers(ADMIN, SurveyKind.NPS, day, day, first=1, after=None)
+    assert [a.answer_id for a in page.answers] == [ids[1]]
+    assert page.has_next
+    assert page.answers[0].comment == "Comment 1"
+    rest = services.surveys.answers(ADMIN, SurveyKind.NPS, day, day, first=5, after=page.cursors[0])
+    assert [a.answer_id for a in rest.answers] == [ids[0]]
+    assert not rest.has_next
+    before = services.surveys.answers(
+        ADMIN, SurveyKind.NPS, day - timedelta(days=3), day - timedelta(days=1), first=5, after=None
+    )
+    assert before.answers == []
+    assert (
+        services.surveys.answers(ADMIN, SurveyKind.CSAT, day, day, first=5, after=None).answers
+        == []
+    )
+    with pytest.raises(InvalidInput):
+        services.surveys.answers(ADMIN, SurveyKind.NPS, day, day, first=5, after="bogus")
+    with pytest.raises(InvalidInput):  # a cursor from outside the period asked
+        services.surveys.answers(
+            ADMIN,
+            SurveyKind.NPS,
+            day + timedelta(days=1),
+            day + timedelta(days=2),
+            first=5,
+            after=page.cursors[0],
+        )
+    with pytest.raises(InvalidInput):
+        services.surveys.answers(
+            ADMIN, SurveyKind.NPS, day, day - timedelta(days=1), first=5, after=None
+        )
+    with pytest.raises(Forbidden):
+        services.surveys.answers(M1, SurveyKind.NPS, day, day, first=5, after=None)

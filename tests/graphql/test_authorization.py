@@ -405,6 +405,22 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"member": OK, "service": OK, "admin": "FORBIDDEN"},
     ),
+    "me (surveysDue)": (
+        "{ me { surveysDue { nps { due reason nextAskAt } } } }",
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "member (someone else's surveysDue)": (
+        '{ member(customerId: "cust-2") { surveysDue { nps { due } } } }',
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": "FORBIDDEN"},
+    ),
+    "surveyAnswers": (
+        '{ surveyAnswers(kind: NPS, from: "2026-01-01", to: "2026-03-31") '
+        "{ edges { cursor node { comment } } } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
     "surveyScores": (
         '{ surveyScores(kind: NPS, from: "2026-01-01", to: "2026-03-31") { total { nps } } }',
         {},

@@ -36,7 +36,7 @@ ANSWER = (
 SCORES = """query($kind: SurveyKind!, $from: Date!, $to: Date!, $tier: String) {
   surveyScores(kind: $kind, from: $from, to: $to, tierId: $tier) {
     kind
-    total { count histogram average promoters detractors nps csatPercent }
+    total { count histogram average promoters passives detractors satisfied nps csatPercent }
     byTier { tierId scores { count nps } } } }"""
 ADVANCE = "mutation($days: Int!) { advanceTestClock(input: {days: $days}) { __typename } }"
 TODAY = "2026-03-01"  # the test clock's start
@@ -129,13 +129,16 @@ def test_ask_answer_and_score(invoke: Invoke) -> None:
         "histogram": [0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0],
         "average": 6.0,
         "promoters": 0,
+        "passives": 0,
         "detractors": 1,
+        "satisfied": 0,
         "nps": -100.0,
         "csatPercent": None,
     }
     assert nps["byTier"] == [{"tierId": None, "scores": {"count": 1, "nps": -100.0}}]
     csat = scores(invoke, "CSAT").data["surveyScores"]["total"]
     assert (csat["count"], csat["histogram"], csat["csatPercent"]) == (2, [0, 1, 0, 0, 1], 50.0)
+    assert csat["satisfied"] == 1
 
 
 def test_the_test_clock_drives_recontact_and_expiry(invoke: Invoke) -> None:
@@ -213,3 +216,46 @@ def test_a_score_that_is_not_an_int_is_refused_by_the_schema(invoke: Invoke, sco
     data = {"invitationId": invitation, "score": score, "idempotencyKey": "k"}
     assert invoke(ANSWER, {"input": data}).error_codes == ["BAD_USER_INPUT"]
     assert snapshot() == before
+
+
+DUE = "{ me { surveysDue { nps { due reason nextAskAt } } } }"
+ANSWERS = """query($kind: SurveyKind!, $from: Date!, $to: Date!, $first: Int!, $after: String) {
+  surveyAnswers(kind: $kind, from: $from, to: $to, first: $first, after: $after) {
+    edges { cursor node { id memberId score comment channel answeredAt } }
+    pageInfo { hasNextPage endCursor } } }"""
+
+
+def test_the_app_reads_whether_nps_is_due_then_asks(invoke: Invoke) -> None:
+    due = invoke(DUE).data["me"]["surveysDue"]["nps"]
+    assert due == {"due": True, "reason": None, "nextAskAt": None}
+    invitation = ask(invoke)["invitation"]["id"]
+    due = invoke(DUE).data["me"]["surveysDue"]["nps"]
+    assert due["due"] is False
+    assert due["reason"] == "RECENTLY_ASKED"
+    assert due["nextAskAt"].startswith("2026-05-30")  # 90 days on
+    answer(invoke, invitation, 4, comment="Too slow.")
+    listed = invoke(ANSWERS, {"kind": "NPS", "from": TODAY, "to": TODAY, "first": 5}, ADMIN)
+    [edge] = listed.data["surveyAnswers"]["edges"]
+    assert (edge["node"]["score"], edge["node"]["comment"]) == (4, "Too slow.")
+    shop = invoke('{ member(customerId: "cust-2") { surveysDue { nps { due } } } }', None, SERVICE)
+    assert shop.data["member"]["surveysDue"]["nps"] == {"due": True}
+
+
+@pytest.mark.parametrize(
+    ("variables", "field"),
+    [
+        ({"from": TODAY, "to": "2026-02-28"}, "to"),
+        ({"from": "2025-01-01", "to": TODAY}, "to"),  # over 366 days
+        ({"from": TODAY, "to": TODAY, "first": 0}, "first"),
+        ({"from": TODAY, "to": TODAY, "first": 101}, "first"),
+        ({"from": TODAY, "to": TODAY, "after": "x" * 500}, "after"),
+        ({"from": TODAY, "to": TODAY, "after": "c2E6"}, "after"),  # "sa:" of no answer
+    ],
+)
+def test_bad_answer_lists_are_typed_errors(
+    invoke: Invoke, variables: dict[str, Any], field: str
+) -> None:
+    response = invoke(ANSWERS, {"kind": "NPS", "first": 5, **variables}, ADMIN)
+    [error] = response.body["errors"]
+    assert error["extensions"]["code"] == "INVALID_INPUT", response.raw
+    assert error["extensions"]["field"] == field
