@@ -15,7 +15,7 @@ from api.feedback.reviews_model import Decision, ReviewInput, review_id
 from api.feedback.surveys_model import AskInput, CsatSubject, SurveyChannel, SurveyKind
 from api.ids import member_id_for
 from api.members.model import Channel, ConsentInput, EnrollInput
-from api.points.model import AdjustInput, OrderInput, RedeemInput, RefundInput
+from api.points.model import AdjustInput, OrderInput, OrderLine, RedeemInput, RefundInput
 from api.points.store import order_key
 from api.program.model import ReferralChange, SettingsChange
 from api.promotions.model import (
@@ -109,7 +109,13 @@ def seed(services: Services) -> None:
     )
 
     def order(
-        order_id: str, customer: str, amount: str, days_ago: int, currency: str = "EUR"
+        order_id: str,
+        customer: str,
+        amount: str,
+        days_ago: int,
+        currency: str = "EUR",
+        *,
+        lines: tuple[OrderLine, ...] = (),
     ) -> None:
         services.orders.record_order(
             _SERVICE,
@@ -119,6 +125,7 @@ def seed(services: Services) -> None:
                 total_amount=Decimal(amount),
                 currency=currency,
                 placed_at=now - timedelta(days=days_ago),
+                lines=lines,
             ),
         )
 
@@ -173,8 +180,21 @@ def seed(services: Services) -> None:
             customer_id="demo-carol",
         ),
     )
-    # Bob: one order in USD and a goodwill credit.
-    order("demo-2001", "demo-bob", "120.00", 30, currency="USD")
+    # Bob: one order in USD (the mug he reviews, so his review is verified) and a goodwill
+    # credit.
+    mug = OrderLine("MUG-STONE-01", 2, Decimal(30))
+    order(
+        "demo-2001",
+        "demo-bob",
+        "120.00",
+        30,
+        "USD",
+        lines=(mug, OrderLine("TEA-SENCHA", 3, Decimal(20))),
+    )
+    # What the stream does with a new order (the local poller does it too, a moment later,
+    # changing nothing): the purchase that verifies Bob's review below.
+    bob_order = reads.get(order_key("demo-2001"), TableItem)
+    services.reactions.dispatch(Change("demo-demo-2001", None, bob_order))
     services.spending.adjust(
         _ADMIN,
         AdjustInput(
@@ -407,9 +427,9 @@ def seed_rewards(services: Services) -> None:
 
 
 def seed_reviews(services: Services) -> None:
-    """Three reviews of a mug: Bob's and Dave's approved (the rating counts them), Carol's
-    pending; votes on both approved ones. Review rewards stay off (an admin turns them on
-    with reviewRewardPoints)."""
+    """Three reviews of a mug: Bob's (verified: he bought two) and Dave's approved (the
+    rating counts them), Carol's pending; votes on both approved ones. Review rewards stay
+    off (an admin turns them on with reviewRewardPoints)."""
     reviews = [
         ("demo-bob", 5, "Keeps coffee hot", "Holds heat for an hour.\nDishwasher safe.", True),
         ("demo-dave", 3, "Fine, a bit small", "Smaller than the photo suggests.", True),
