@@ -44,7 +44,6 @@ from api.idempotency import Keyed, Plan, fingerprint, keyed_write, versioned_wri
 from api.members.view import page_size
 from api.observability import count
 from api.points import ledger
-from api.points.lots import Lot, LotStatus, credit
 from api.points.model import Entry, EntryKind
 from api.points.store import entry_to_item, get_entry
 from api.program import store as program
@@ -324,26 +323,14 @@ def _goodwill(
     state: ledger.State, actor: Principal, fid: str, points: int
 ) -> tuple[Entry, TableItem]:
     """A GOODWILL entry and lot, like any credit: spendable now, valid as the program says."""
-    seq, now, validity = state.member.next_seq, state.now, state.settings.lot_validity
-    lot = Lot(
-        id=f"{state.member.id}-{seq}",
-        points=points,
-        remaining=points,
-        activates_at=now,
-        expires_at=None if validity is None else now + validity,
-        status=LotStatus.ACTIVE,
-    )
-    after = credit(state.member.points, lot)
-    entry = Entry(
-        member_id=state.member.id,
-        seq=seq,
+    after, entry = ledger.fresh_credit(
+        state,
+        state.member.points,
+        state.member.next_seq,
+        points,
         kind=EntryKind.GOODWILL,
-        points=points,
-        balance_after=after.balance,
-        created_at=now,
-        actor=actor.actor,
+        by=actor.actor,
         reference=fid,
         reason="Goodwill",
-        lot=lot,
     )
     return entry, ledger.member_item(state, after, [entry])

@@ -39,7 +39,6 @@ import base64
 import binascii
 import re
 import secrets
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -70,7 +69,7 @@ from api.ids import is_external_id
 from api.members import store as members
 from api.members.view import page_size
 from api.points import ledger
-from api.points.lots import Lot, LotStatus, claw_back, credit
+from api.points.lots import claw_back
 from api.points.model import Entry, EntryKind
 from api.points.store import entry_to_item, order_in, order_key
 from api.program import store as program
@@ -93,19 +92,6 @@ _REVIEW_ID = re.compile(r"rev_([0-9a-f]{26})_(.+)")
 
 def _sku(value: str) -> str:
     return v.external_id("sku", value)
-
-
-def _body(value: str) -> str:
-    """Free text that may span lines: newlines and tabs are its only control characters."""
-    cleaned = value.strip()
-    if not cleaned:
-        raise InvalidInput("body", "Must not be empty.")
-    if len(cleaned) > MAX_BODY:
-        raise InvalidInput("body", f"Must be at most {MAX_BODY} characters.")
-    for ch in cleaned:
-        if ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co"):
-            raise InvalidInput("body", "Must not contain control or invisible characters.")
-    return cleaned
 
 
 def _photos(urls: Sequence[str]) -> tuple[str, ...]:
@@ -134,7 +120,7 @@ def checked(data: ReviewInput) -> ReviewInput:
         sku=_sku(data.sku),
         rating=data.rating,
         title=v.text("title", data.title, MAX_TITLE),
-        body=_body(data.body),
+        body=v.multiline_text("body", data.body, MAX_BODY),
         photo_urls=_photos(data.photo_urls),
     )
 
@@ -399,30 +385,18 @@ class ReviewService:
     ) -> tuple[list[TableItem], list[TableItem]]:
         """A REVIEW entry and lot, and the marker: never reads the rating."""
         state = ledger.state(snapshot, review.member_id, self._program)
-        seq, now, validity = state.member.next_seq, state.now, state.settings.lot_validity
-        lot = Lot(
-            id=f"{review.member_id}-{seq}",
-            points=points,
-            remaining=points,
-            activates_at=now,
-            expires_at=None if validity is None else now + validity,
-            status=LotStatus.ACTIVE,
-        )
-        after = credit(state.member.points, lot)
-        entry = Entry(
-            member_id=review.member_id,
-            seq=seq,
+        after, entry = ledger.fresh_credit(
+            state,
+            state.member.points,
+            state.member.next_seq,
+            points,
             kind=EntryKind.REVIEW,
-            points=points,
-            balance_after=after.balance,
-            created_at=now,
-            actor=actor.actor,
+            by=actor.actor,
             reference=review.sku,
             reason="Review reward",
-            lot=lot,
         )
         marker = store.RewardMarkerItem(
-            *store.reward_key(review.member_id, review.sku), points=points, seq=seq
+            *store.reward_key(review.member_id, review.sku), points=points, seq=entry.seq
         )
         return [entry_to_item(entry), marker], [ledger.member_item(state, after, [entry])]
 

@@ -28,7 +28,6 @@ import binascii
 import hashlib
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -118,16 +117,10 @@ def parse_invitation_id(value: str) -> tuple[str, str]:
 
 
 def _comment(value: str | None) -> str | None:
-    """Optional free text over lines: newlines and tabs are its only control characters."""
+    """Optional: blank is none."""
     if value is None or not value.strip():
         return None
-    cleaned = value.strip()
-    if len(cleaned) > MAX_COMMENT:
-        raise InvalidInput("comment", f"Must be at most {MAX_COMMENT} characters.")
-    for ch in cleaned:
-        if ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co"):
-            raise InvalidInput("comment", "Must not contain control or invisible characters.")
-    return cleaned
+    return v.multiline_text("comment", value, MAX_COMMENT)
 
 
 def _score(kind: SurveyKind, score: int) -> int:

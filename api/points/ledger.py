@@ -146,8 +146,25 @@ def give_back(
     reason: str,
 ) -> tuple[PointsState, Entry]:
     """Points paid with and returned (a released reservation, a refunded order paid partly
-    with points): a new lot, spendable at once and valid as the program says, since the lots
-    that paid may have expired meanwhile."""
+    with points): a new lot, since the lots that paid may have expired meanwhile."""
+    return fresh_credit(
+        state, points, seq, amount, kind=EntryKind.RETURN, by=by, reference=reference, reason=reason
+    )
+
+
+def fresh_credit(
+    state: State,
+    points: PointsState,
+    seq: int,
+    amount: int,
+    *,
+    kind: EntryKind,
+    by: str,
+    reference: str | None,
+    reason: str,
+) -> tuple[PointsState, Entry]:
+    """Points given outside an order (returned, a review reward, goodwill): a new lot,
+    spendable at once and valid as the program says, and the entry that records it."""
     validity = state.settings.lot_validity
     lot = Lot(
         id=f"{state.member.id}-{seq}",
@@ -161,7 +178,7 @@ def give_back(
     entry = Entry(
         member_id=state.member.id,
         seq=seq,
-        kind=EntryKind.RETURN,
+        kind=kind,
         points=amount,
         balance_after=after.balance,
         created_at=state.now,
