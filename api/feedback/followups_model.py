@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from api.feedback.surveys_model import CsatSubject, SurveyChannel, SurveyKind
+from api.feedback.surveys_model import Answer, CsatSubject, SurveyChannel, SurveyKind
 from api.points.model import Entry
 
 
@@ -29,16 +29,7 @@ class FollowUpListing(StrEnum):
 @dataclass(frozen=True)
 class FollowUp:
     id: str  # fu_<answer id>: one per answer
-    answer_id: str
-    member_id: str
-    kind: SurveyKind
-    score: int
-    comment: str | None
-    channel: SurveyChannel
-    answered_at: datetime
-    tier_id: str | None
-    subject: CsatSubject | None
-    reference: str | None
+    answer: Answer  # what the member said: a copy, as answers never change
     opened_at: datetime
     due_at: datetime
     status: FollowUpStatus = FollowUpStatus.OPEN
@@ -50,6 +41,46 @@ class FollowUp:
     goodwill_points: int | None = None
     goodwill_seq: int | None = None  # the GOODWILL entry, in the member's ledger
     version: int | None = None  # None: not written yet
+
+    @property
+    def answer_id(self) -> str:
+        return self.answer.answer_id
+
+    @property
+    def member_id(self) -> str:
+        return self.answer.member_id
+
+    @property
+    def kind(self) -> SurveyKind:
+        return self.answer.kind
+
+    @property
+    def score(self) -> int:
+        return self.answer.score
+
+    @property
+    def comment(self) -> str | None:
+        return self.answer.comment
+
+    @property
+    def channel(self) -> SurveyChannel:
+        return self.answer.channel
+
+    @property
+    def answered_at(self) -> datetime:
+        return self.answer.answered_at
+
+    @property
+    def tier_id(self) -> str | None:
+        return self.answer.tier_id
+
+    @property
+    def subject(self) -> CsatSubject | None:
+        return self.answer.subject
+
+    @property
+    def reference(self) -> str | None:
+        return self.answer.reference
 
     def overdue(self, now: datetime) -> bool:
         return self.status is FollowUpStatus.OPEN and self.due_at < now

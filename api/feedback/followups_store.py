@@ -25,7 +25,8 @@ from typing import Any
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
 
 from api.feedback.followups_model import FollowUp, FollowUpStatus, Note
-from api.feedback.surveys_model import Answer, CsatSubject, SurveyChannel, SurveyKind
+from api.feedback.surveys_model import Answer
+from api.feedback.surveys_store import answer_from_json, answer_to_json
 from api.store.base import JSONAttribute, Key, TableItem
 
 OPEN_PK = "FOLLOWUPS#OPEN"
@@ -108,16 +109,7 @@ def _when(value: str | None) -> datetime | None:
 def to_json(f: FollowUp) -> dict[str, Any]:
     return {
         "id": f.id,
-        "answer_id": f.answer_id,
-        "member_id": f.member_id,
-        "kind": f.kind.value,
-        "score": f.score,
-        "comment": f.comment,
-        "channel": f.channel.value,
-        "answered_at": f.answered_at.isoformat(),
-        "tier_id": f.tier_id,
-        "subject": None if f.subject is None else f.subject.value,
-        "reference": f.reference,
+        "answer": answer_to_json(f.answer),
         "opened_at": f.opened_at.isoformat(),
         "due_at": f.due_at.isoformat(),
         "status": f.status.value,
@@ -134,16 +126,7 @@ def to_json(f: FollowUp) -> dict[str, Any]:
 def from_json(d: dict[str, Any], version: int | None = None) -> FollowUp:
     return FollowUp(
         id=d["id"],
-        answer_id=d["answer_id"],
-        member_id=d["member_id"],
-        kind=SurveyKind(d["kind"]),
-        score=d["score"],
-        comment=d["comment"],
-        channel=SurveyChannel(d["channel"]),
-        answered_at=datetime.fromisoformat(d["answered_at"]),
-        tier_id=d["tier_id"],
-        subject=None if d["subject"] is None else CsatSubject(d["subject"]),
-        reference=d["reference"],
+        answer=answer_from_json(d["answer"]),
         opened_at=datetime.fromisoformat(d["opened_at"]),
         due_at=datetime.fromisoformat(d["due_at"]),
         status=FollowUpStatus(d["status"]),
@@ -161,16 +144,7 @@ def from_json(d: dict[str, Any], version: int | None = None) -> FollowUp:
 def opened(answer: Answer, now: datetime, due_at: datetime) -> FollowUp:
     return FollowUp(
         id=follow_up_id(answer.answer_id),
-        answer_id=answer.answer_id,
-        member_id=answer.member_id,
-        kind=answer.kind,
-        score=answer.score,
-        comment=answer.comment,
-        channel=answer.channel,
-        answered_at=answer.answered_at,
-        tier_id=answer.tier_id,
-        subject=answer.subject,
-        reference=answer.reference,
+        answer=answer,
         opened_at=now,
         due_at=due_at,
     )

@@ -146,18 +146,17 @@ def test_an_unhappy_answer_opens_one_follow_up_however_often_delivered(
     a = answer(1, 6)
     f = answered(services, a, times=3)
     assert f is not None
+    assert (f.member_id, f.kind, f.score, f.comment, f.channel, f.tier_id) == (
+        M1,
+        SurveyKind.NPS,
+        6,
+        "Delivery was late.",
+        SurveyChannel.EMAIL,
+        "SILVER",
+    )
     assert f == FollowUp(
         id=f"fu_{a.answer_id}",
-        answer_id=a.answer_id,
-        member_id=M1,
-        kind=SurveyKind.NPS,
-        score=6,
-        comment="Delivery was late.",
-        channel=SurveyChannel.EMAIL,
-        answered_at=a.answered_at,
-        tier_id="SILVER",
-        subject=None,
-        reference=None,
+        answer=a,
         opened_at=services.clock.now(),
         due_at=a.answered_at + timedelta(hours=48),
         version=1,
