@@ -133,7 +133,13 @@ def seed(services: Services) -> None:
     # a redemption and a partial refund.
     order("demo-1001", DEMO_MEMBER, "80.00", 370)
     order("demo-1002", DEMO_MEMBER, "245.90", 60)
-    order("demo-1003", DEMO_MEMBER, "59.99", 3)
+    order(
+        "demo-1003",
+        DEMO_MEMBER,
+        "59.99",
+        3,
+        lines=(OrderLine("TSHIRT-BLUE-M", 1, Decimal("59.99")),),
+    )
     services.spending.redeem(
         _SERVICE,
         RedeemInput(
@@ -192,9 +198,11 @@ def seed(services: Services) -> None:
         lines=(mug, OrderLine("TEA-SENCHA", 3, Decimal(20))),
     )
     # What the stream does with a new order (the local poller does it too, a moment later,
-    # changing nothing): the purchase that verifies Bob's review below.
-    bob_order = reads.get(order_key("demo-2001"), TableItem)
-    services.reactions.dispatch(Change("demo-demo-2001", None, bob_order))
+    # changing nothing): the purchases that verify Bob's review below, and Alice's of the
+    # README's walkthrough.
+    for bought in ("demo-1003", "demo-2001"):
+        item = reads.get(order_key(bought), TableItem)
+        services.reactions.dispatch(Change(f"demo-{bought}", None, item))
     services.spending.adjust(
         _ADMIN,
         AdjustInput(
