@@ -222,7 +222,7 @@ class ReviewService:
             record = IdempotencyItem(
                 *keyed.record,
                 request_hash=keyed.fingerprint,
-                answer={"sku": data.sku},
+                answer={"review": store.to_json(review)},  # a replay answers what this did
                 created_at=now,
             )
             limit = store.DailyItem.submitted.does_not_exist() | (
@@ -239,11 +239,14 @@ class ReviewService:
                 added=[Add(store.DailyItem(*dkey), {"submitted": 1}, limit)],
             )
 
-        def replay(_: RecordItem) -> Review:
-            found = reads.get(rkey, store.ReviewItem)
-            if found is None:
-                raise NotFound("review")  # submitted, then deleted
-            return store.review_from_item(found)
+        def replay(record: RecordItem) -> Review:
+            answer = record.answer if isinstance(record, IdempotencyItem) else {}
+            if "review" not in answer:  # a record from before replays kept the first answer
+                found = reads.get(rkey, store.ReviewItem)
+                if found is None:
+                    raise NotFound("review")
+                return store.review_from_item(found)
+            return store.from_json(answer["review"], version=1)
 
         reads_ = [members.member_key(member_id), rkey, dkey, program.SETTINGS_KEY]
         return keyed_write(self._clock, keyed, reads_, decide, replay)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 NPS_MIN, NPS_MAX = 0, 10
@@ -124,6 +125,13 @@ class AnswerPage:
     has_next: bool
 
 
+def _percent(part: int, whole: int) -> float:
+    """100 * part / whole to one decimal, half away from zero, computed exactly (a float's
+    round() goes half to even on an inexact value: 1/16 would be 6.2)."""
+    exact = Decimal(100 * part) / Decimal(whole)
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
 @dataclass(frozen=True)
 class Scores:
     """Answers counted by score: histogram[i] answers scored (lowest score + i)."""
@@ -161,17 +169,18 @@ class Scores:
 
     @property
     def nps(self) -> float | None:
-        """% promoters - % detractors, -100 to 100, one decimal; None: not NPS, or no answers."""
+        """% promoters - % detractors, -100 to 100, one decimal (half up, as by hand); None:
+        not NPS, or no answers."""
         if self.kind is not SurveyKind.NPS or not self.count:
             return None
-        return round(100 * (self.promoters - self.detractors) / self.count, 1)
+        return _percent(self.promoters - self.detractors, self.count)
 
     @property
     def csat_percent(self) -> float | None:
-        """The share of 4s and 5s, one decimal; None: not CSAT, or no answers."""
+        """The share of 4s and 5s, one decimal (half up); None: not CSAT, or no answers."""
         if self.kind is not SurveyKind.CSAT or not self.count:
             return None
-        return round(100 * self.satisfied / self.count, 1)
+        return _percent(self.satisfied, self.count)
 
     @property
     def average(self) -> float | None:

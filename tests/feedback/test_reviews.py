@@ -76,6 +76,11 @@ def test_one_review_per_member_per_product_and_replay(services: Services) -> Non
     assert exc.value.field == "sku"
     assert items() == before
     services.reviews.submit(M2, review(), "k1")  # another member, the same key
+    # A replay answers what the first request did, whatever happened to the review since.
+    services.reviews.update(M1, review(rating=2))
+    assert services.reviews.submit(M1, review(), "k1") == first
+    services.reviews.delete(M1, first.sku)
+    assert services.reviews.submit(M1, review(), "k1") == first
 
 
 @pytest.mark.parametrize(

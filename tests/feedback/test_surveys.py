@@ -24,6 +24,7 @@ from api.feedback.surveys_model import (
     AskInput,
     CsatSubject,
     NotDueReason,
+    Scores,
     SurveyChannel,
     SurveyKind,
 )
@@ -457,3 +458,23 @@ def test_admins_read_answers_with_comments_newest_first(services: Services) -> N
         )
     with pytest.raises(Forbidden):
         services.surveys.answers(M1, SurveyKind.NPS, day, day, first=5, after=None)
+
+
+@pytest.mark.parametrize(
+    ("kind", "histogram", "nps", "csat"),
+    [
+        # 1 promoter of 16: 6.25, half up as by hand (a float's round() gives 6.2)
+        (SurveyKind.NPS, (0,) * 8 + (15, 0, 1), 6.3, None),
+        (SurveyKind.NPS, (1,) + (0,) * 7 + (15, 0, 0), -6.3, None),  # half away from zero
+        (SurveyKind.NPS, (0,) * 8 + (79, 0, 1), 1.3, None),  # 1.25
+        (SurveyKind.NPS, (0,) * 7 + (2, 0, 1, 0), 33.3, None),  # a third, down
+        (SurveyKind.NPS, (0,) * 11, None, None),
+        (SurveyKind.CSAT, (15, 0, 0, 0, 1), None, 6.3),
+        (SurveyKind.CSAT, (1, 0, 1, 0, 1), None, 33.3),
+    ],
+)
+def test_scores_round_half_up_to_one_decimal(
+    kind: SurveyKind, histogram: tuple[int, ...], nps: float | None, csat: float | None
+) -> None:
+    scores = Scores(kind, histogram)
+    assert (scores.nps, scores.csat_percent) == (nps, csat)
