@@ -63,6 +63,7 @@ from api.rewards import admin as rewards_admin  # noqa: E402
 from api.rewards.model import MemberLimit, Period, Reward, RewardType  # noqa: E402
 from api.rewards.store import reward_to_item  # noqa: E402
 from api.store.base import TableItem  # noqa: E402
+from api.tiers import service as tiers_service  # noqa: E402
 from api.tiers.model import (  # noqa: E402
     Credit,
     DowngradePolicy,
@@ -607,9 +608,11 @@ def main() -> None:
         ),
     }
 
-    # A container refreshes its catalogs every 30 s (one Query); a run here is longer than that.
+    # A container refreshes its catalogs every 30 s (one Query) and its tier ladder every 60 s
+    # (one GetItem, which survey answers read); a run here is longer than that.
     promotions_admin.CACHE_SECONDS = 3600
     rewards_admin.CACHE_SECONDS = 3600
+    tiers_service.CACHE_SECONDS = 3600
 
     def warm_catalog(promotions: list[dict[str, Any]]) -> None:
         """The live promotions, read once and cached by the container."""
