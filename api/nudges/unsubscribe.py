@@ -13,7 +13,8 @@ Invariants:
   first, keep the old one until the links it signed have expired).
 - Production never falls back to a known key or a local address: without UNSUBSCRIBE_KEYS
   (or PUBLIC_BASE_URL, for minting) a link is neither minted nor checked
-  (UnsubscribeNotConfigured, logged as the bug it is).
+  (UnsubscribeNotConfigured, logged as the bug it is; so is a lifetime under a day, anywhere).
+- Minting is refused to anyone without the permission before its input is looked at.
 - Unsubscribing is idempotent and tells nothing about the member: an unknown member and a
   consent already withdrawn answer the same success as a withdrawal, without writing.
 """
@@ -38,6 +39,7 @@ from api.ids import is_member_id
 from api.members.model import Channel
 from api.members.service import MemberService
 from api.program.service import ProgramService
+from api.validation import member_ref
 
 VERSION = "v1"
 _CONTEXT = b"unsubscribe.v1|"
@@ -204,10 +206,19 @@ class UnsubscribeService:
             )
         return url
 
-    def link(self, actor: Principal, member_id: str, channel: Channel) -> UnsubscribeLink:
-        """A link for the shop's own emails (no read: a link for a customer who is not a
-        member unsubscribes nothing)."""
+    def link(
+        self,
+        actor: Principal,
+        channel: Channel,
+        member_id: str | None = None,
+        customer_id: str | None = None,
+    ) -> UnsubscribeLink:
+        """A link for the shop's own emails, for the member named by exactly one of the ids
+        (no read: a link for a customer who is not a member unsubscribes nothing)."""
         actor.require(Permission.MINT_UNSUBSCRIBE_LINKS)
+        member_id = member_ref(member_id, customer_id)
+        if self._config.unsubscribe_days < 1:
+            raise UnsubscribeNotConfigured("UNSUBSCRIBE_DAYS must be at least 1.")
         expires_at = self._program.current_time() + timedelta(days=self._config.unsubscribe_days)
         token = UnsubscribeToken(member_id, channel, expires_at.replace(microsecond=0))
         url = f"{self._base_url}{PATH}?token={self._signer.sign(token)}"

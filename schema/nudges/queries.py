@@ -9,7 +9,6 @@ import strawberry
 
 from api.members.model import Channel
 from api.nudges import unsubscribe
-from api.validation import member_ref
 from schema.context import Info
 
 
@@ -60,7 +59,5 @@ class NudgeQuery:
         customer_id: str | None = None,
     ) -> UnsubscribeLink:
         ctx = info.context
-        link = ctx.services.unsubscribe.link(
-            ctx.principal, member_ref(member_id, customer_id), channel
-        )
+        link = ctx.services.unsubscribe.link(ctx.principal, channel, member_id, customer_id)
         return UnsubscribeLink.from_domain(link)

@@ -139,20 +139,24 @@ def test_bad_key_settings_fail_loudly_without_showing_the_secret(spec: str) -> N
 
 
 def test_a_minted_link_and_its_headers(services: Services) -> None:
-    link = services.unsubscribe.link(SERVICE, MEMBER_ID, Channel.EMAIL)
+    link = services.unsubscribe.link(SERVICE, Channel.EMAIL, MEMBER_ID)
     token = link.url.removeprefix(f"{LOCAL_BASE_URL}/unsubscribe?token=")
     assert token.startswith("v1.")
     assert link.token == UnsubscribeToken(MEMBER_ID, Channel.EMAIL, START + timedelta(days=60))
     assert link.list_unsubscribe == f"<{link.url}>"
     assert link.list_unsubscribe_post == "List-Unsubscribe=One-Click"
     assert services.unsubscribe.check(token) == link.token
-    assert services.unsubscribe.link(ADMIN, MEMBER_ID, Channel.EMAIL) == link
+    assert services.unsubscribe.link(ADMIN, Channel.EMAIL, MEMBER_ID) == link
     with pytest.raises(Forbidden):
-        services.unsubscribe.link(member("cust-1"), MEMBER_ID, Channel.EMAIL)
+        services.unsubscribe.link(member("cust-1"), Channel.EMAIL, MEMBER_ID)
+    with pytest.raises(Forbidden):  # before the input is looked at: a member learns nothing
+        services.unsubscribe.link(member("cust-1"), Channel.EMAIL, "nonsense", "both")
+    by_customer = services.unsubscribe.link(SERVICE, Channel.EMAIL, customer_id="cust-1")
+    assert by_customer == link
 
 
 def test_links_expire_by_program_time(services: Services, clock: ManualClock) -> None:
-    link = services.unsubscribe.link(SERVICE, MEMBER_ID, Channel.PUSH)
+    link = services.unsubscribe.link(SERVICE, Channel.PUSH, MEMBER_ID)
     token = link.url.partition("token=")[2]
     clock.advance(timedelta(days=60, seconds=-1))
     assert services.unsubscribe.check(token).channel is Channel.PUSH
@@ -172,31 +176,36 @@ def test_a_configured_lifetime_key_and_address(aws: None, clock: ManualClock) ->
         unsubscribe_days=90,
         public_base_url="https://api.shop.example/",
     )
-    link = build_services(config, clock).unsubscribe.link(SERVICE, MEMBER_ID, Channel.SMS)
+    link = build_services(config, clock).unsubscribe.link(SERVICE, Channel.SMS, MEMBER_ID)
     assert link.url.startswith("https://api.shop.example/unsubscribe?token=v1.")
     assert link.token.expires_at == START + timedelta(days=90)
     assert TokenSigner(parse_keys(NEW)).verify(link.url.partition("=")[2], START) == link.token
 
 
 @pytest.mark.parametrize(
-    ("keys", "url"),
+    ("keys", "url", "days"),
     [
-        ("", "https://api.shop.example"),  # no key: never the local one
-        (NEW, ""),  # no address: never 127.0.0.1
-        (NEW, "http://api.shop.example"),  # not HTTPS (RFC 8058)
-        (NEW, "https://api.shop.example/?x=1"),
-        ("1:short", "https://api.shop.example"),
+        ("", "https://api.shop.example", 60),  # no key: never the local one
+        (NEW, "", 60),  # no address: never 127.0.0.1
+        (NEW, "http://api.shop.example", 60),  # not HTTPS (RFC 8058)
+        (NEW, "https://api.shop.example/?x=1", 60),
+        ("1:short", "https://api.shop.example", 60),
+        (NEW, "https://api.shop.example", 0),  # links that would be born expired
     ],
 )
 def test_production_without_a_key_or_an_address_fails_at_use(
-    aws: None, clock: ManualClock, keys: str, url: str
+    aws: None, clock: ManualClock, keys: str, url: str, days: int
 ) -> None:
     config = Config(
-        stage=Stage.PROD, table_name="loyalty-test", unsubscribe_keys=keys, public_base_url=url
+        stage=Stage.PROD,
+        table_name="loyalty-test",
+        unsubscribe_keys=keys,
+        public_base_url=url,
+        unsubscribe_days=days,
     )
     services = build_services(config, clock)  # starting is fine: the rest of the API works
     with pytest.raises(UnsubscribeNotConfigured):
-        services.unsubscribe.link(SERVICE, MEMBER_ID, Channel.EMAIL)
+        services.unsubscribe.link(SERVICE, Channel.EMAIL, MEMBER_ID)
 
 
 def test_production_without_a_key_checks_nothing(aws: None, clock: ManualClock) -> None:
@@ -208,7 +217,7 @@ def test_production_without_a_key_checks_nothing(aws: None, clock: ManualClock) 
 
 def test_unsubscribing_withdraws_that_channel_once(services: Services, clock: ManualClock) -> None:
     member_id = enroll_with_consents(services)
-    link = services.unsubscribe.link(SERVICE, member_id, Channel.EMAIL)
+    link = services.unsubscribe.link(SERVICE, Channel.EMAIL, member_id)
     token = link.url.partition("token=")[2]
     clock.advance(timedelta(days=3))
 
@@ -230,7 +239,7 @@ def test_unsubscribing_withdraws_that_channel_once(services: Services, clock: Ma
 def test_a_channel_never_granted_is_left_as_it_is(services: Services) -> None:
     member_id = enroll_with_consents(services)
     before = stored_member(member_id)
-    link = services.unsubscribe.link(SERVICE, member_id, Channel.PUSH)
+    link = services.unsubscribe.link(SERVICE, Channel.PUSH, member_id)
     services.unsubscribe.unsubscribe(link.url.partition("token=")[2])
     assert stored_member(member_id) == before
 
@@ -238,7 +247,7 @@ def test_a_channel_never_granted_is_left_as_it_is(services: Services) -> None:
 def test_an_unknown_member_gets_the_same_answer_and_nothing_is_written(
     services: Services,
 ) -> None:
-    link = services.unsubscribe.link(SERVICE, member_id_for("nobody"), Channel.EMAIL)
+    link = services.unsubscribe.link(SERVICE, Channel.EMAIL, member_id_for("nobody"))
     with count_requests() as requests:
         result = services.unsubscribe.unsubscribe(link.url.partition("token=")[2])
     assert result.channel is Channel.EMAIL

@@ -251,3 +251,16 @@ def test_the_page_ignores_any_authorization(handler: Handler, invoke: Invoke) ->
         headers={"accept": "text/html", "authorization": "Bearer x"},
     )
     assert_page(reply, 200, "Stop receiving emails from us?")
+
+
+def test_minting_in_production_unconfigured_is_a_masked_error(
+    aws: None, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A deployment bug: the shop sees an unexpected error with a request id to quote, the
+    log says what is missing."""
+    config = Config(stage=Stage.PROD, table_name="loyalty-test")
+    invoke = invoker(lambda_app(build_services(config, clock), config))
+    response = invoke(LINK, {"c": "EMAIL"}, SERVICE)
+    assert response.error_codes == ["INTERNAL_SERVER_ERROR"]
+    assert "not set" not in response.raw
+    assert "UnsubscribeNotConfigured: PUBLIC_BASE_URL is not set." in caplog.text
