@@ -52,6 +52,7 @@ class Permission(StrEnum):
     ASK_ANY_SURVEYS = "ask_any_surveys"  # the shop asks any member, and relays answers
     READ_SURVEY_SCORES = "read_survey_scores"  # NPS and CSAT scores, by tier
     MANAGE_FOLLOW_UPS = "manage_follow_ups"  # list, assign, note, resolve (goodwill points)
+    MINT_UNSUBSCRIBE_LINKS = "mint_unsubscribe_links"  # for the shop's own emails
 
 
 # The whole authorization policy; tests/graphql/test_authorization.py walks every cell.
@@ -84,6 +85,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.FULFIL_REWARDS,
             Permission.READ_REVIEWS,
             Permission.ASK_ANY_SURVEYS,
+            Permission.MINT_UNSUBSCRIBE_LINKS,
         }
     ),
     Role.ADMIN: frozenset(
@@ -107,6 +109,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.MODERATE_REVIEWS,
             Permission.READ_SURVEY_SCORES,
             Permission.MANAGE_FOLLOW_UPS,
+            Permission.MINT_UNSUBSCRIBE_LINKS,
         }
     ),
 }

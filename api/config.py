@@ -16,6 +16,10 @@ class Stage(StrEnum):
 
 # Signs the tokens `make run` prints. Only the local stage accepts them.
 LOCAL_DEV_SECRET = "loyalty-local-dev-secret-not-for-production"
+# Signs unsubscribe links outside production when UNSUBSCRIBE_KEYS is not set (key id 0).
+LOCAL_UNSUBSCRIBE_KEYS = "0:loyalty-local-unsubscribe-secret-not-for-production"
+# Where `make run` serves the API: unsubscribe links point there outside production.
+LOCAL_BASE_URL = "http://127.0.0.1:8000"
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,14 @@ class Config:
     # Local alone has no EventBridge). Its endpoint: moto's server locally, None for AWS.
     event_bus_name: str | None = None
     events_endpoint: str | None = None
+    # Unsubscribe links' keys, "kid:secret" (kid 0-255, secret 32+ characters), comma-separated:
+    # the first signs, every one verifies. Empty: LOCAL_UNSUBSCRIBE_KEYS outside production;
+    # in production, minting or checking a link fails (api/nudges/unsubscribe.py).
+    unsubscribe_keys: str = ""
+    unsubscribe_days: int = 60  # how long a link works (mailbox providers POST late)
+    # Where /unsubscribe is served, e.g. https://api.example.com. Empty: LOCAL_BASE_URL outside
+    # production; in production, minting a link fails.
+    public_base_url: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -76,4 +88,7 @@ class Config:
             maintenance_workers=int(env.get("MAINTENANCE_WORKERS", default.maintenance_workers)),
             event_bus_name=env.get("EVENT_BUS_NAME") or None,
             events_endpoint=env.get("EVENTS_ENDPOINT") or None,
+            unsubscribe_keys=env.get("UNSUBSCRIBE_KEYS", default.unsubscribe_keys),
+            unsubscribe_days=int(env.get("UNSUBSCRIBE_DAYS", default.unsubscribe_days)),
+            public_base_url=env.get("PUBLIC_BASE_URL", default.public_base_url),
         )

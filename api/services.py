@@ -16,6 +16,7 @@ from api.feedback.reviews import ReviewService
 from api.feedback.surveys import SurveyService
 from api.members.service import MemberService
 from api.members.view import MemberReader
+from api.nudges.unsubscribe import UnsubscribeService
 from api.points.maintenance import MaintenanceService
 from api.points.orders import OrderService
 from api.points.refunds import RefundService
@@ -66,6 +67,7 @@ class Services:
     reviews: ReviewService
     surveys: SurveyService
     follow_ups: FollowUpService
+    unsubscribe: UnsubscribeService  # one-click unsubscribe links
     events: EventBus | None  # where events out go (EventBridge); None: not configured
     reactions: Reactions  # to the table's stream
 
@@ -79,11 +81,12 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     rewards = RewardCatalog(clock)  # live rewards, cached per container
     tiers = TierService(clock, program)  # the ladder, cached per container
     bus = EventBus(config, config.event_bus_name) if config.event_bus_name else None
+    members = MemberService(clock, program, Joining(clock, program, catalog))
     return Services(
         config=config,
         clock=clock,
         program=program,
-        members=MemberService(clock, program, Joining(clock, program, catalog)),
+        members=members,
         member_views=MemberReader(program),
         orders=OrderService(clock, program),
         refunds=RefundService(clock, program),
@@ -103,6 +106,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         reviews=ReviewService(clock, program),
         surveys=SurveyService(config, clock, program, tiers),
         follow_ups=FollowUpService(clock, program),
+        unsubscribe=UnsubscribeService(config, program, members),
         events=bus,
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(

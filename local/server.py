@@ -452,7 +452,9 @@ def serve() -> None:
         return
     embedded = not config.dynamodb_endpoint
     endpoint = config.dynamodb_endpoint or start_embedded_dynamodb()
-    local_aws = {"DYNAMODB_ENDPOINT": endpoint}
+    # Unsubscribe links point at this server, whatever its port.
+    base_url = os.environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}"
+    local_aws = {"DYNAMODB_ENDPOINT": endpoint, "PUBLIC_BASE_URL": base_url}
     if embedded:  # moto's server is EventBridge too: new follow-ups are announced there
         bus = os.environ.get("EVENT_BUS_NAME") or LOCAL_BUS
         local_aws |= {"EVENTS_ENDPOINT": endpoint, "EVENT_BUS_NAME": bus}

@@ -4,8 +4,9 @@ Identity comes from an `authenticate` function: in AWS, the claims API Gateway's
 authorizer verified (in the event Mangum puts in the ASGI scope); locally, the dev server's
 own token check. The app never trusts an Authorization header by itself.
 
-/graphql speaks GraphQL over HTTP (schema/http.py); any other path is a 404, in the same
-GraphQL error shape.
+/graphql speaks GraphQL over HTTP (schema/http.py); /unsubscribe is the public one-click
+unsubscribe page (schema/nudges/unsubscribe_page.py: no identity, never GraphQL); any other
+path is a 404, in the GraphQL error shape.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from starlette.types import Receive, Scope, Send
 
 from api.auth import ANONYMOUS, Principal, principal_from_claims
 from api.config import Config
+from api.nudges.unsubscribe import PATH as UNSUBSCRIBE_PATH
 from api.observability import logger
 from api.services import Services
 from schema.context import Context
 from schema.http import GraphQLHTTP, not_found
+from schema.nudges.unsubscribe_page import UnsubscribePage
 from schema.schema import build_schema
 
 Authenticate = Callable[[Scope], Principal]
@@ -75,11 +78,15 @@ def create_app(services: Services, authenticate: Authenticate) -> Callable[..., 
         graphiql=introspection,
         request_id=request_id,
     )
+    unsubscribe = UnsubscribePage(services.unsubscribe, request_id)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            if scope["path"].rstrip("/") == GRAPHQL_PATH:
+            path = scope["path"].rstrip("/")
+            if path == GRAPHQL_PATH:
                 await graphql(scope, receive, send)
+            elif path == UNSUBSCRIBE_PATH:
+                await unsubscribe(scope, receive, send)
             else:
                 await not_found().send(send)
         elif scope["type"] == "lifespan":  # uvicorn; Mangum runs with lifespan="off"

@@ -61,6 +61,7 @@ from schema.feedback.surveys import SurveyMutation, SurveyQuery
 from schema.limits import QueryCostLimiter
 from schema.members.mutations import MemberMutation
 from schema.members.queries import MemberQuery
+from schema.nudges.queries import NudgeQuery
 from schema.points.mutations import PointsMutation
 from schema.points.queries import PointsQuery
 from schema.program.mutations import ProgramMutation
@@ -87,6 +88,7 @@ Query = merge_types(
         FeedbackQuery,
         SurveyQuery,
         FollowUpQuery,
+        NudgeQuery,
     ),
 )
 Mutation = merge_types(

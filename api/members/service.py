@@ -129,6 +129,25 @@ class MemberService:
         # Under the member's version: a ledger change that lands first makes this apply again.
         return versioned_write(self._clock, [store.member_key(member_id)], decide)
 
+    def withdraw_consent(self, member_id: str, channel: Channel, source: str) -> bool:
+        """Withdraw one channel's consent, recorded with `source`, for a caller that holds its
+        own proof (a verified unsubscribe link): there is no actor to check. Writes only a
+        change: False when there is no such member or the consent is not granted."""
+
+        def decide(snapshot: Snapshot) -> Plan[bool]:
+            member = store.load(snapshot, member_id)
+            granted = member is not None and any(
+                c.channel is channel and c.granted for c in member.consents
+            )
+            if member is None or not granted:
+                return Plan(False)
+            now = self._program.current_time()
+            change = ProfileChange(consents=[ConsentInput(channel, False, source)])
+            changed = replace(apply(member, change, now), updated_at=now)
+            return Plan(True, changed=[store.to_item(changed)])
+
+        return versioned_write(self._clock, [store.member_key(member_id)], decide)
+
 
 def apply(member: Member, change: ProfileChange, now: datetime) -> Member:
     """The member with the change applied, each field checked."""

@@ -454,6 +454,12 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"admin": OK, **_NOT_ADMIN},
     ),
+    "unsubscribeLink": (
+        '{ unsubscribeLink(customerId: "cust-1", channel: EMAIL) '
+        "{ url expiresAt headers { listUnsubscribe listUnsubscribePost } } }",
+        {},
+        {"member": "FORBIDDEN", "service": OK, "admin": OK},
+    ),
     "resetTestClock": (
         "mutation { resetTestClock { __typename } }",
         {},

@@ -339,6 +339,17 @@ GRAPHQL_ERROR_CASES = {
         {"input": {"id": "fu_ans_1", "note": "n", "goodwillPoints": "5", "idempotencyKey": "k"}},
     ),
     "unknown follow-up listing": ("{ followUps(status: LATE) { edges { cursor } } }", None),
+    **{
+        f"unsubscribeLink {case}": (f"{{ unsubscribeLink({args}) {{ url }} }}", None)
+        for case, args in (
+            ("without a member", "channel: EMAIL"),
+            ("with two members", 'channel: SMS, customerId: "cust-1", memberId: "mbr_1"'),
+            ("for a malformed member id", 'channel: PUSH, memberId: "cust-1"'),
+            ("for a malformed customer id", f'channel: EMAIL, customerId: "{"x" * 300}"'),
+            ("for an unknown channel", 'channel: FAX, customerId: "cust-1"'),
+            ("without a channel", 'customerId: "cust-1"'),
+        )
+    },
     "missing required field": (RECORD_ORDER, {"input": {"orderId": "o-new"}}),
     "missing variables": (RECORD_ORDER, None),
     "syntax error": ("mutation { recordOrder(input: {", None),

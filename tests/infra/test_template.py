@@ -55,6 +55,7 @@ from tests.support import (
     client_actions,
     count_requests,
     enroll,
+    http_api_event,
     iam_actions,
     order,
     unhappy_answer,
@@ -175,8 +176,21 @@ def test_functions_and_stages(templates: dict[str, Template]) -> None:
             for r in resources.values()
             if r["Type"] == "AWS::ApiGatewayV2::Route"
         }
-        assert set(routes) == {"GET /graphql", "POST /graphql"}
-        assert all(r["AuthorizationType"] == "JWT" for r in routes.values())
+        graphql_routes = {"GET /graphql", "POST /graphql"}
+        unsubscribe_routes = {"GET /unsubscribe", "POST /unsubscribe"}
+        assert set(routes) == graphql_routes | unsubscribe_routes
+        assert all(routes[r]["AuthorizationType"] == "JWT" for r in graphql_routes)
+        # One-click unsubscribe is public (the link's token is the proof), on the same
+        # function, whose app answers nothing else there.
+        for route in unsubscribe_routes:
+            assert routes[route].get("AuthorizationType", "NONE") == "NONE"
+            assert "AuthorizerId" not in routes[route]
+            assert routes[route]["Target"] == routes["POST /graphql"]["Target"]
+        env = graphql["Environment"]["Variables"]
+        assert env["PUBLIC_BASE_URL"] == {"Fn::GetAtt": ["HttpApi", "ApiEndpoint"]}
+        assert env["UNSUBSCRIBE_KEYS"] == ""  # given at deploy: --param "unsubscribeKeys=..."
+        jobs = (job, expiry, referrals, stream)
+        assert not any("UNSUBSCRIBE_KEYS" in f["Environment"]["Variables"] for f in jobs)
         authorizer = resources["HttpApiAuthorizerJwt"]["Properties"]["JwtConfiguration"]
         assert authorizer["Audience"] == [{"Ref": "MemberClient"}, {"Ref": "ServiceClient"}]
         assert {"Ref": "UserPool"} in authorizer["Issuer"]["Fn::Join"][1]
@@ -565,9 +579,16 @@ def _exercise_rewards(invoke: Any) -> None:
 
 def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
     """Every GraphQL operation, replays included, against moto: the actions really used."""
-    config = Config(stage=stage, table_name="loyalty-test", maintenance_workers=1)
+    config = Config(
+        stage=stage,
+        table_name="loyalty-test",
+        maintenance_workers=1,
+        unsubscribe_keys="1:" + "k" * 32,
+        public_base_url="https://api.shop.example",
+    )
     services = build_services(config, ManualClock(START))
-    invoke = invoker(lambda_adapter(create_app(services, gateway_authenticator(config))))
+    handler = lambda_adapter(create_app(services, gateway_authenticator(config)))
+    invoke = invoker(handler)
     redeem = {"input": {"points": 5, "reference": "cart", "idempotencyKey": "k"}}
     refund = {
         "input": {
@@ -626,8 +647,27 @@ def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
         _exercise_reviews(invoke)
         _exercise_surveys(invoke)
         _exercise_follow_ups(invoke, follow_up)
+        _exercise_unsubscribe(invoke, handler)
         invoke("mutation { advanceTestClock(input: {days: 400}) { __typename } }", None, ADMIN)
     return used
+
+
+def _exercise_unsubscribe(invoke: Any, handler: Any) -> None:
+    """Email consent given, a link minted as the shop, its page opened and its one-click
+    POST, twice (the second writes nothing)."""
+    granted = invoke(
+        "mutation { updateMyProfile(input: {consents: "
+        '[{channel: EMAIL, granted: true, source: "app"}]}) { __typename } }'
+    )
+    assert granted.data["updateMyProfile"]["__typename"] == "ProfileUpdated", granted.raw
+    link = invoke(
+        '{ unsubscribeLink(customerId: "cust-1", channel: EMAIL) { url } }', None, SERVICE
+    ).data["unsubscribeLink"]["url"]
+    query = link.partition("?")[2]
+    for method in ("GET", "POST", "POST"):
+        event = http_api_event("", None, None, method=method, path="/unsubscribe")
+        event |= {"rawQueryString": query, "body": "List-Unsubscribe=One-Click"}
+        assert handler(event, _Context())["statusCode"] == 200
 
 
 def _exercise_referrals(invoke: Any) -> None:

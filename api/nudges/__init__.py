@@ -1,0 +1,1 @@
+"""Nudges: re-engagement messages to members who agreed, and one-click unsubscribe."""

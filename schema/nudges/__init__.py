@@ -1,0 +1,1 @@
+"""Nudges: unsubscribe links for the shop's emails, and the public unsubscribe page."""
