@@ -39,6 +39,7 @@ CORS preflight (text/plain, forms).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,7 @@ from schema.schema import INTERNAL_SERVER_ERROR, LoyaltySchema, OperationNotFoun
 # A 200-line order's variables are about 20 KB; an upload of 100 000 reward codes of up to
 # 38 characters about 4 MB (Lambda takes 6 MB, API Gateway 10 MB).
 MAX_BODY_BYTES = 4 * 1024 * 1024
+_DIGITS = re.compile(r"[0-9]+")
 DRAIN_BYTES = 2 * MAX_BODY_BYTES  # read past the limit to answer 413 cleanly, no further
 MAX_JSON_DEPTH = 32  # the deepest real request (an order's lines) nests 6 levels
 
@@ -215,7 +217,8 @@ async def read_body(declared_length: str | None, receive: Receive) -> bytes:
     reading: a client that waits for 100 Continue sends nothing), else counted as it arrives,
     whatever Content-Length said, or when there is none."""
     if declared_length is not None:
-        if not declared_length.strip().isdigit():
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+        if not _DIGITS.fullmatch(declared_length.strip()):
             raise RequestRefused(400, BAD_REQUEST, "Content-Length must be a number of bytes.")
         if int(declared_length) > MAX_BODY_BYTES:
             raise _too_large()

@@ -25,6 +25,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,7 @@ from api.members.service import MemberService
 from api.program.service import ProgramService
 from api.validation import member_ref
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
 VERSION = "v1"
 _CONTEXT = b"unsubscribe.v1|"
 _HEADER = struct.Struct(">BBI")  # key id, channel, expiry
@@ -109,12 +111,18 @@ def _b64encode(data: bytes) -> str:
 
 
 def _b64decode(text: str) -> bytes:
-    if not text or not text.isascii() or len(text) % 4 == 1:
+    """Strict: only the unpadded base64url a token is minted with. Python's decoder drops
+    characters outside the alphabet and ignores a last character's unused bits, so other
+    spellings of the same bytes would pass; re-encoding must give the text back."""
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
         raise InvalidUnsubscribeToken(TokenProblem.MALFORMED)
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise InvalidUnsubscribeToken(TokenProblem.MALFORMED) from None
+    if _b64encode(raw) != text:
+        raise InvalidUnsubscribeToken(TokenProblem.MALFORMED)
+    return raw
 
 
 def parse_keys(spec: str) -> tuple[tuple[int, bytes], ...]:

@@ -3,6 +3,7 @@ app. Every refusal is a GraphQL error body with a code, never a text/plain body 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -27,7 +28,9 @@ from schema.http import (
     JSON,
     MAX_BODY_BYTES,
     MAX_JSON_DEPTH,
+    RequestRefused,
     negotiate,
+    read_body,
     result_answer,
 )
 from schema.schema import clean_parse_errors
@@ -271,6 +274,19 @@ def test_a_content_length_over_the_limit_is_a_413_at_once(handler: Handler) -> N
 
 def test_a_content_length_that_is_not_a_number_is_a_400(handler: Handler) -> None:
     assert_refused(call(handler, TYPENAME, headers={"content-length": "ten"}), 400, "BAD_REQUEST")
+
+
+@pytest.mark.parametrize("declared", ["\u00b2", "1\u00b9", "\u0663", " 12 3"])
+def test_only_ascii_digits_make_a_content_length(declared: str) -> None:
+    """str.isdigit() takes superscripts and other scripts' digits, which int() may refuse;
+    a server that passes such a header through must get a 400, not a 500."""
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    with pytest.raises(RequestRefused) as refused:
+        asyncio.run(read_body(declared, receive))
+    assert refused.value.status == 400
 
 
 # --- Content types and methods ---------------------------------------------------------------

@@ -5,6 +5,7 @@ telling whether the member exists."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
@@ -115,6 +116,28 @@ def test_an_altered_tag_or_another_members_tag_is_refused() -> None:
 )
 def test_garbage_is_malformed(token: str) -> None:
     assert refused(TokenSigner(parse_keys(NEW)), token) is TokenProblem.MALFORMED
+
+
+def _last_bits_changed(text: str) -> str:
+    """The same bytes spelled otherwise: the last character's unused low bits set."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return text[:-1] + alphabet[alphabet.index(text[-1]) ^ 0b11]
+
+
+@pytest.mark.parametrize(
+    "respell",
+    [
+        lambda tag: tag + "==",  # padded
+        lambda tag: tag[:4] + "!!!!" + tag[4:],  # junk the decoder would skip
+        lambda tag: tag[:4] + "+/" + tag[6:],  # the standard alphabet
+        _last_bits_changed,
+    ],
+)
+def test_only_the_minted_spelling_is_accepted(respell: Callable[[str], str]) -> None:
+    signer = TokenSigner(parse_keys(NEW))
+    version, payload, tag = signer.sign(TOKEN).split(".")
+    altered = ".".join([version, payload, respell(tag)])
+    assert refused(signer, altered) in (TokenProblem.MALFORMED, TokenProblem.TAMPERED)
 
 
 def test_keys_rotate_the_first_signs_and_every_one_verifies() -> None:
