@@ -19,13 +19,12 @@ Rules:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import replace
 
 from pynamodb.expressions.condition import Condition
 
+from api import cursors
 from api import validation as v
 from api.auth import Permission, Principal
 from api.clock import Clock
@@ -68,19 +67,14 @@ def parse_id(value: str) -> str:
 
 
 def encode_cursor(listing: FollowUpListing, sk: str) -> str:
-    return base64.urlsafe_b64encode(f"fu:{listing.value}:{sk}".encode()).decode().rstrip("=")
+    return cursors.encode(f"fu:{listing.value}", sk)
 
 
 def decode_cursor(cursor: str, listing: FollowUpListing) -> str:
     """The sort key a cursor of this listing stands for; InvalidInput for anything else."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
-    except (binascii.Error, UnicodeError, ValueError):
-        text = ""
-    sk = text.removeprefix(f"fu:{listing.value}:")
-    if len(cursor) > 400 or sk == text or _SORT_KEY.fullmatch(sk) is None:
-        raise InvalidInput("after", "Not a cursor returned by this API for this listing.")
+    sk = cursors.decode(cursor, f"fu:{listing.value}")
+    if _SORT_KEY.fullmatch(sk) is None:
+        raise InvalidInput("after", cursors.NOT_A_CURSOR)
     return sk
 
 

@@ -35,8 +35,6 @@ Rules:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import secrets
 from collections.abc import Sequence
@@ -46,6 +44,7 @@ from urllib.parse import urlsplit
 
 from pynamodb.expressions.condition import Condition
 
+from api import cursors
 from api import validation as v
 from api.auth import Permission, Principal
 from api.clock import Clock
@@ -134,18 +133,15 @@ def parse_review_id(value: str, field: str = "id") -> tuple[str, str]:
 
 
 def encode_cursor(sk: str) -> str:
-    return base64.urlsafe_b64encode(f"rv:{sk}".encode()).decode().rstrip("=")
+    return cursors.encode("rv", sk)
 
 
 def decode_cursor(cursor: str, prefix: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
-    except (binascii.Error, UnicodeError, ValueError):
-        text = ""
-    if len(cursor) > 400 or not text.startswith(f"rv:{prefix}"):
-        raise InvalidInput("after", "Not a cursor returned by this API.")
-    return text.removeprefix("rv:")
+    """The sort key a cursor of a listing under this prefix stands for."""
+    sk = cursors.decode(cursor, "rv")
+    if not sk.startswith(prefix):
+        raise InvalidInput("after", cursors.NOT_A_CURSOR)
+    return sk
 
 
 def _own(actor: Principal) -> str:

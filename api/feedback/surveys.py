@@ -23,14 +23,13 @@ Rules:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
+from api import cursors
 from api import validation as v
 from api.auth import Permission, Principal, Role
 from api.clock import Clock
@@ -69,6 +68,7 @@ from api.store.records import IdempotencyItem, record_key
 from api.store.tx import Add
 from api.tiers.service import TierService
 
+CURSOR = "sa"  # survey answers
 MAX_SCORE_DAYS = 366  # one scores query covers at most this many days
 _INVITATION_ID = re.compile(r"svy_([0-9a-f]{26})_([0-9a-f]{16})")
 
@@ -84,21 +84,6 @@ def nps_window(now: datetime, surveys: SurveySettings) -> tuple[str, datetime]:
     index = now.date().toordinal() // surveys.recontact_days
     start = date.fromordinal((index + 1) * surveys.recontact_days)
     return str(index), datetime(start.year, start.month, start.day, tzinfo=UTC)
-
-
-def encode_cursor(sk: str) -> str:
-    return base64.urlsafe_b64encode(f"sa:{sk}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
-    except (binascii.Error, UnicodeError, ValueError):
-        text = ""
-    if len(cursor) > 400 or not text.startswith("sa:"):
-        raise InvalidInput("after", "Not a cursor returned by this API.")
-    return text.removeprefix("sa:")
 
 
 def _days(start: date, end: date) -> None:
@@ -392,7 +377,7 @@ class SurveyService:
         high = f"{end.isoformat()}~"  # "~" sorts after any time of that day
         after_sk = None
         if after is not None:
-            high = after_sk = decode_cursor(after)
+            high = after_sk = cursors.decode(after, CURSOR)
             if not low <= high <= f"{end.isoformat()}~":
                 raise InvalidInput("after", "Not a cursor of this list.")
         # One sort-key condition per Query: BETWEEN takes the cursor's own item too; skip it.
@@ -401,8 +386,9 @@ class SurveyService:
         )
         items = [i for i in found if isinstance(i, store.ListedAnswerItem) and i.sk != after_sk]
         answers = [store.answer_from_json(i.answer) for i in items[:size]]
-        cursors = [encode_cursor(i.sk) for i in items[:size]]
-        return AnswerPage(answers, cursors, len(items) > size)
+        return AnswerPage(
+            answers, [cursors.encode(CURSOR, i.sk) for i in items[:size]], len(items) > size
+        )
 
 
 @dataclass(frozen=True)

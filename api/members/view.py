@@ -3,12 +3,11 @@ history pages behind opaque cursors."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from api import cursors
 from api.auth import Permission, Principal
 from api.errors import Forbidden, InvalidInput
 from api.members import store
@@ -40,21 +39,19 @@ class MemberView:
     history_first: int  # its size
 
 
+_POSITION = re.compile(r"[0-9]{1,12}")
+
+
 def encode_cursor(seq: int, kind: str = "entry") -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{seq}".encode()).decode().rstrip("=")
+    return cursors.encode(kind, str(seq))
 
 
 def decode_cursor(cursor: str, kind: str = "entry") -> int:
     """The position a cursor of this kind stands for; InvalidInput for anything else."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
-    except (binascii.Error, UnicodeError, ValueError):
-        text = ""
-    match = re.fullmatch(rf"{kind}:([0-9]{{1,12}})", text)
-    if len(cursor) > 64 or match is None:
-        raise InvalidInput("after", "Not a cursor returned by this API.")
-    return int(match.group(1))
+    position = cursors.decode(cursor, kind, max_length=64)
+    if _POSITION.fullmatch(position) is None:
+        raise InvalidInput("after", cursors.NOT_A_CURSOR)
+    return int(position)
 
 
 def authorize_read(actor: Principal, member_id: str) -> None:

@@ -9,12 +9,11 @@ learns it. So every code a customer can type resolves to its member.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 
 from pynamodb.expressions.condition import Condition
 
+from api import cursors
 from api.auth import Permission, Principal
 from api.clock import Clock
 from api.errors import InvalidInput
@@ -39,27 +38,21 @@ from api.store import reads
 from api.store.base import TableItem
 from api.store.reads import Snapshot
 
-_CURSOR = re.compile(r"referral:([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{15}Z#mbr_[0-9a-f]{26})")
+_CURSOR = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{15}Z#mbr_[0-9a-f]{26}")
 
 
 def cursor(referral: Referral) -> str:
     """Opaque: the listing's sort key past its prefix."""
     sk = store.listing_sk(referral.created_at, referral.referee_id)
-    text = f"referral:{sk.removeprefix(store.LISTING_PREFIX)}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return cursors.encode("referral", sk.removeprefix(store.LISTING_PREFIX))
 
 
 def decode_cursor(value: str) -> str:
     """The listing sort key a cursor stands for; InvalidInput for anything else."""
-    try:
-        padded = value + "=" * (-len(value) % 4)
-        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
-    except (binascii.Error, UnicodeError, ValueError):
-        text = ""
-    match = _CURSOR.fullmatch(text)
-    if len(value) > 120 or match is None:
-        raise InvalidInput("after", "Not a cursor returned by this API.")
-    return store.LISTING_PREFIX + match.group(1)
+    position = cursors.decode(value, "referral", max_length=120)
+    if _CURSOR.fullmatch(position) is None:
+        raise InvalidInput("after", cursors.NOT_A_CURSOR)
+    return store.LISTING_PREFIX + position
 
 
 def check_settings(catalog: Catalog) -> SettingsCheck:
