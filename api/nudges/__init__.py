@@ -1,0 +1,1 @@
+"""Re-engagement nudges: rules (what to send, when, and why not), scheduling and sending."""
