@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -285,6 +286,52 @@ def test_next_allowed_matches_a_minute_scan_around_every_2026_change(
             )
 
 
+ODD_ZONES = [
+    *DST_ZONES,
+    "Asia/Kolkata",
+    "Pacific/Chatham",  # +12:45 / +13:45
+    "America/Havana",  # changes at midnight
+    "America/Santiago",  # changes at midnight, southern
+    "America/St_Johns",  # -03:30 / -02:30
+    "UTC",
+]
+
+
+@st.composite
+def near_changes(draw: st.DrawFn) -> tuple[datetime, str]:
+    """A zone and an instant, mostly within a day and a half of one of its offset changes."""
+    tz = draw(st.sampled_from(ODD_ZONES))
+    around = [datetime(2026, 6, 1, tzinfo=UTC), *changes_2026(tz)]
+    shift = st.integers(-36 * 3600, 36 * 3600).map(lambda s: timedelta(seconds=s))
+    return draw(st.sampled_from(around)) + draw(shift), tz
+
+
+@cache
+def changes_2026(tz: str) -> list[datetime]:
+    return offset_changes_2026(tz)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    near_changes(),
+    st.tuples(st.integers(0, 1439), st.integers(0, 1439)).filter(lambda se: se[0] != se[1]),
+)
+def test_next_allowed_is_the_first_allowed_minute_anywhere(
+    now_tz: tuple[datetime, str], start_end: tuple[int, int]
+) -> None:
+    now, tz = now_tz
+    quiet = QuietHours(*(time(m // 60, m % 60) for m in start_end))
+    zone = ZoneInfo(tz)
+    found = next_allowed(now, tz, quiet)
+    assert found >= now
+    assert not is_quiet(found, zone, quiet)
+    # Every whole minute before it is quiet (boundaries fall on whole minutes).
+    minute = now.replace(second=0, microsecond=0)
+    while minute + MINUTE <= found:
+        assert is_quiet(max(minute, now), zone, quiet), minute
+        minute += MINUTE
+
+
 # --- consent -----------------------------------------------------------------------------
 
 
@@ -363,6 +410,13 @@ def test_members_in_other_zones_at_the_same_instant() -> None:
     assert run([due], tz="Australia/Sydney", now=now) == [
         Hold(due, datetime(2026, 6, 10, 22, tzinfo=UTC))
     ]
+
+
+def test_a_nudge_goes_out_until_its_deadline_inclusive() -> None:
+    on_time = candidate(due_at=NOON_PARIS - 2 * DAY)  # POINTS_EXPIRING: 2 days
+    late = candidate(due_at=NOON_PARIS - 2 * DAY - timedelta(microseconds=1))
+    assert run([on_time]) == [Send(on_time, Channel.EMAIL, NOON_PARIS)]
+    assert run([late]) == [Drop(late, DropReason.STALE)]
 
 
 def test_drops_say_why() -> None:
