@@ -76,8 +76,10 @@ def next_allowed(now_utc: datetime, tz: str, quiet: QuietHours) -> datetime:
     change (a spring-forward gap that skips `end`, a fall-back to before `start`). The
     answer is the earliest of those that is allowed; a naive "today at `end`" is an hour
     off in a gap and a day off when a fall-back re-enters the window."""
-    local_zone = zone(tz)
-    now = v.aware("now", now_utc)
+    return _next_allowed(v.aware("now", now_utc), zone(tz), quiet)
+
+
+def _next_allowed(now: datetime, local_zone: ZoneInfo, quiet: QuietHours) -> datetime:
     if not is_quiet(now, local_zone, quiet):
         return now
     day = now.astimezone(local_zone).date()
@@ -93,8 +95,8 @@ def next_allowed(now_utc: datetime, tz: str, quiet: QuietHours) -> datetime:
 
 
 def _offset_changes(tz: ZoneInfo, start: datetime, stop: datetime) -> Iterator[datetime]:
-    """The instants in (start, stop] + 1 h where the zone's UTC offset changes, to the second
-    (zones change offset at most once an hour, on whole seconds)."""
+    """The instants after `start` (and up to an hour past `stop`) where the zone's UTC offset
+    changes, to the second: zones change at most once an hour, on whole seconds."""
     at, offset = start, start.astimezone(tz).utcoffset()
     while at < stop:
         after = at + _HOUR
@@ -142,7 +144,7 @@ def decide(
     if not candidates:
         return []
     held_out = in_holdout(candidates[0].member_id, settings.holdout.salt, settings.holdout.percent)
-    at = next_allowed(now, local_zone.key, settings.quiet)
+    at = _next_allowed(now, local_zone, settings.quiet)
     sent = {h.key for h in history}
     sends = [(h.channel, h.sent_at) for h in history]
 
