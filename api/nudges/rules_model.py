@@ -51,6 +51,12 @@ class NudgeKind(StrEnum):
 _PRIORITY = {kind: rank for rank, kind in enumerate(NudgeKind)}
 
 
+def _aware(field: str, value: datetime) -> None:
+    # Naive times would compare wrongly (or not at all) with the UTC clock.
+    if value.utcoffset() is None:
+        raise InvalidInput(field, "Needs a time zone offset.")
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A nudge that is due. (member_id, kind, subject) is its identity: one per member, kind
@@ -61,6 +67,9 @@ class Candidate:
     subject: str
     due_at: datetime  # aware: when it became due; staleness counts from here
     channels: tuple[Channel, ...]  # in order of preference
+
+    def __post_init__(self) -> None:
+        _aware("dueAt", self.due_at)
 
     @property
     def key(self) -> tuple[NudgeKind, str]:
@@ -75,6 +84,9 @@ class SentNudge:
     subject: str
     channel: Channel
     sent_at: datetime  # aware
+
+    def __post_init__(self) -> None:
+        _aware("sentAt", self.sent_at)
 
     @property
     def key(self) -> tuple[NudgeKind, str]:

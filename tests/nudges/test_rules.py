@@ -123,6 +123,11 @@ def test_priority_is_the_documented_order() -> None:
         (lambda: Staleness(((NudgeKind.BIRTHDAY, DAY), (NudgeKind.BIRTHDAY, DAY))), "staleness"),
         (lambda: Staleness(((NudgeKind.WIN_BACK, timedelta(days=31)),)), "staleness.WIN_BACK"),
         (lambda: NudgeSettings(Holdout(SALT), caps=(FrequencyCap(1, DAY),) * 11), "caps"),
+        (lambda: candidate(due_at=NOON_PARIS.replace(tzinfo=None)), "dueAt"),
+        (
+            lambda: SentNudge(NudgeKind.BIRTHDAY, "2026", Channel.SMS, datetime(2026, 1, 1)),
+            "sentAt",
+        ),
     ],
 )
 def test_settings_out_of_range_are_refused(build: object, field: str) -> None:
