@@ -51,6 +51,18 @@ class Config:
     # Where /unsubscribe is served, e.g. https://api.example.com. Empty: LOCAL_BASE_URL outside
     # production; in production, minting a link fails.
     public_base_url: str = ""
+    # Nudges (api/nudges/). The queue the scheduler fills and the sender drains; None: the
+    # scheduler decides and records but enqueues nothing (DynamoDB Local alone has no SQS).
+    nudge_queue_url: str | None = None
+    # SES, SNS and SQS endpoint: moto's server locally, None for AWS.
+    messaging_endpoint: str | None = None
+    email_from: str = "Loyalty <no-reply@example.com>"  # an SES verified identity
+    ses_configuration_set: str | None = None  # bounces and complaints are published from it
+    sns_apns_arn: str | None = None  # SNS platform applications for push; None: no platform
+    sns_fcm_arn: str | None = None
+    sms_sender_id: str | None = None  # where the country allows alphanumeric sender ids
+    shop_name: str = "Demo Shop"  # what messages sign with
+    shop_url: str = "http://127.0.0.1:8000"  # where messages' buttons lead
 
     @property
     def is_production(self) -> bool:
@@ -91,4 +103,13 @@ class Config:
             unsubscribe_keys=env.get("UNSUBSCRIBE_KEYS", default.unsubscribe_keys),
             unsubscribe_days=int(env.get("UNSUBSCRIBE_DAYS", default.unsubscribe_days)),
             public_base_url=env.get("PUBLIC_BASE_URL", default.public_base_url),
+            nudge_queue_url=env.get("NUDGE_QUEUE_URL") or None,
+            messaging_endpoint=env.get("MESSAGING_ENDPOINT") or None,
+            email_from=env.get("EMAIL_FROM", default.email_from),
+            ses_configuration_set=env.get("SES_CONFIGURATION_SET") or None,
+            sns_apns_arn=env.get("SNS_APNS_ARN") or None,
+            sns_fcm_arn=env.get("SNS_FCM_ARN") or None,
+            sms_sender_id=env.get("SMS_SENDER_ID") or None,
+            shop_name=env.get("SHOP_NAME", default.shop_name),
+            shop_url=env.get("SHOP_URL", default.shop_url),
         )
