@@ -94,6 +94,19 @@ def install_dependencies() -> None:
         check=True,
     )
     shutil.rmtree(STAGING / "bin", ignore_errors=True)
+    trim_babel()
+
+
+# Babel ships data for ~1150 locales (35 MB). Messages are formatted in these languages'
+# locales; any other falls back to the template's language (api/nudges/templates.py).
+BABEL_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt")
+
+
+def trim_babel() -> None:
+    for path in (STAGING / "babel" / "locale-data").glob("*.dat"):
+        language = path.stem.split("_")[0]
+        if path.stem != "root" and language not in BABEL_LANGUAGES:
+            path.unlink()
 
 
 def code_files() -> list[Path]:

@@ -1011,7 +1011,8 @@ def test_the_artifact_holds_runtime_code_and_dependencies_only(artifact: Path) -
     )
     assert not [name for name in names if name.startswith("local/")]
     size_mib = artifact.stat().st_size / 2**20
-    assert size_mib < 10, f"{size_mib:.1f} MiB"
+    # 9.6 MiB with Jinja2 and Babel (trimmed to the message languages, infra/build.py).
+    assert size_mib < 12, f"{size_mib:.1f} MiB"
     print(f"\nartifact {artifact.name}: {size_mib:.2f} MiB, {len(names)} files")
 
 
