@@ -53,6 +53,9 @@ class Permission(StrEnum):
     READ_SURVEY_SCORES = "read_survey_scores"  # NPS and CSAT scores, by tier
     MANAGE_FOLLOW_UPS = "manage_follow_ups"  # list, assign, note, resolve (goodwill points)
     MINT_UNSUBSCRIBE_LINKS = "mint_unsubscribe_links"  # for the shop's own emails
+    MANAGE_NUDGES = "manage_nudges"  # triggers, rules, templates; preview, explain, run
+    READ_NUDGES = "read_nudges"  # nudge records per member and kind, lift
+    REGISTER_OWN_DEVICES = "register_own_devices"  # push device tokens of one's own app
 
 
 # The whole authorization policy; tests/graphql/test_authorization.py walks every cell.
@@ -68,6 +71,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.READ_REVIEWS,
             Permission.VOTE_ON_REVIEWS,
             Permission.ANSWER_OWN_SURVEYS,
+            Permission.REGISTER_OWN_DEVICES,
         }
     ),
     Role.SERVICE: frozenset(
@@ -110,6 +114,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.READ_SURVEY_SCORES,
             Permission.MANAGE_FOLLOW_UPS,
             Permission.MINT_UNSUBSCRIBE_LINKS,
+            Permission.MANAGE_NUDGES,
+            Permission.READ_NUDGES,
         }
     ),
 }
