@@ -175,6 +175,13 @@ class ReviewService:
     def _now(self, snapshot: Snapshot) -> datetime:
         return self._program.now(program.settings(snapshot))
 
+    def reviewed(self, member_id: str, skus: Sequence[str]) -> frozenset[str]:
+        """Which of these products the member has reviewed, in any status (a review request
+        asks only about the others): one BatchGetItem."""
+        keys = {store.review_key(sku, member_id): sku for sku in skus}
+        found = reads.get_many(keys)
+        return frozenset(keys[key] for key, item in found.items() if isinstance(item, store.ReviewItem))
+
     # --- writes ---------------------------------------------------------------------------
 
     def submit(self, actor: Principal, data: ReviewInput, idempotency_key: str) -> Review:

@@ -133,9 +133,10 @@ class NudgeConfig:
 
 
 class NudgeStatus(StrEnum):
-    """Where a nudge is. QUEUED and HELD move on; the others are final."""
+    """Where a nudge is. QUEUED, SENDING and HELD move on; the others are final."""
 
     QUEUED = "QUEUED"  # decided to send: on its way to the sender
+    SENDING = "SENDING"  # claimed by a sender until `claimed_until`
     HELD = "HELD"  # quiet hours: decided again when they end (`send_at`)
     SENT = "SENT"  # the provider accepted it (`message_id`)
     HELD_OUT = "HELD_OUT"  # control group: would have been sent, never is
@@ -174,7 +175,9 @@ class NudgeRecord:
     channel: Channel | None = None  # the channel chosen (QUEUED and after)
     reason: str | None = None  # a DropReason, or why it was suppressed or failed
     send_at: datetime | None = None  # HELD: when quiet hours end
+    queued_at: datetime | None = None  # when it was decided to send (caps count from here)
     message_id: str | None = None  # SENT: the provider's id
+    claimed_until: datetime | None = None  # SENDING: the sender's lease
     attempts: int = 0  # sends tried
     values: dict[str, Value] = field(default_factory=dict)
     converted_at: datetime | None = None  # an order within the attribution window
@@ -185,9 +188,35 @@ class NudgeRecord:
         return (self.kind, self.subject)
 
     @property
+    def decided_at(self) -> datetime | None:
+        """When it was decided to send, or to hold out: conversions count from then."""
+        if self.status is NudgeStatus.HELD_OUT:
+            return self.updated_at
+        return self.queued_at
+
+    @property
     def treated(self) -> bool:
         """Decided to send (intent to treat): lift compares these with the held out."""
         return self.channel is not None and self.status is not NudgeStatus.HELD_OUT
+
+
+@dataclass(frozen=True)
+class Watch:
+    """Stream-maintained state of one trigger for one member (or, for REVIEW_REQUEST, one
+    order): the fact the trigger counts from and the subject it would nudge about. Armed
+    (`armed`) it sits in the sparse due index at `fact_at`, and the scheduler's query for its
+    kind applies the trigger's threshold to that, so a threshold change applies at once."""
+
+    member_id: str
+    kind: NudgeKind
+    order_id: str | None = None  # REVIEW_REQUEST: one watch per order
+    subject: str | None = None  # what a nudge now would be about; None: nothing
+    fact_at: datetime | None = None  # the expiry, the review, the last order, the birthday...
+    armed: bool = False  # in the due index: the scheduler looks at it when due
+    armed_at: datetime | None = None  # when the subject appeared (staleness counts from it)
+    handled: str | None = None  # the last subject the scheduler decided (or found not due)
+    seen: frozenset[str] = frozenset()  # REWARD_AFFORDABLE: rewards decided already
+    version: int | None = None  # None: not written yet
 
 
 @dataclass(frozen=True)
@@ -216,4 +245,3 @@ class Rendered:
     subject: str | None = None
     html: str | None = None
     locale: str = "en"  # the template's locale actually used (after fallback)
-

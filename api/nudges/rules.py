@@ -5,7 +5,8 @@ before it sends) call these; they are built next, so today only the tests do.
 Invariants (tests/nudges/test_rules.py checks each on random inputs):
 - No consent, no message: a Send's channel is one the member consented to and the candidate
   lists.
-- Holdout members are never sent anything: every candidate of theirs is HELD_OUT.
+- Holdout members are never sent anything: a candidate of theirs that would be sent is
+  HELD_OUT instead (recorded as the control group); the others fall as anyone's would.
 - One nudge per member, kind and subject: one in the history, or sent earlier in the same
   decision, drops the others as ALREADY_SENT.
 - Never in quiet hours: a Send's `at` is outside them in the member's local time; a Hold
@@ -134,9 +135,10 @@ def decide(
     now: datetime,
 ) -> list[Decision]:
     """One decision per candidate (in the candidates' order) for one member: Send, Hold or
-    Drop with a reason; the invariants are the module's. Checks, in order: held out,
-    already sent, no consent, stale, quiet hours, caps. Candidates are decided in priority
-    order (then oldest due first), each taking a place under the caps the next ones see."""
+    Drop with a reason; the invariants are the module's. Checks, in order: already sent,
+    no consent, stale, quiet hours, caps, and last held out (instead of a Send).
+    Candidates are decided in priority order (then oldest due first), each taking a place
+    under the caps the next ones see."""
     now = v.aware("now", now)
     local_zone = zone(tz)  # an unknown zone is refused even when nothing is due
     if len({c.member_id for c in candidates}) > 1:
@@ -149,8 +151,6 @@ def decide(
     sends = [(h.channel, h.sent_at) for h in history]
 
     def one(candidate: Candidate) -> Decision:
-        if held_out:
-            return Drop(candidate, DropReason.HELD_OUT)
         if candidate.key in sent:
             return Drop(candidate, DropReason.ALREADY_SENT)
         channels = consented_channels(candidate.channels, consents)
@@ -167,6 +167,11 @@ def decide(
             if all(_has_room(cap, channel, sends, now) for cap in settings.caps):
                 sends.append((channel, now))
                 sent.add(candidate.key)
+                # The control group is those who would have been sent, decided last: then
+                # treated and held-out members differ only in the message (lift compares
+                # like with like), and held-out members fill their caps the same way.
+                if held_out:
+                    return Drop(candidate, DropReason.HELD_OUT)
                 return Send(candidate, channel, now)
         return Drop(candidate, DropReason.CAPPED)
 

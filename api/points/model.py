@@ -24,6 +24,7 @@ class EntryKind(StrEnum):
     REFERRAL = "REFERRAL"  # a referrer's reward: their referee's first order kept (a new lot)
     REVIEW = "REVIEW"  # a review reward: a member's first approved review of a product (a lot)
     REVIEW_CLAWBACK = "REVIEW_CLAWBACK"  # a review reward taken back: removed for its content
+    BIRTHDAY = "BIRTHDAY"  # a birthday bonus, once a year (api/nudges/scheduler.py; a lot)
     GOODWILL = "GOODWILL"  # an admin's goodwill on resolving a follow-up (a lot); reference: it
 
 
