@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
-from api.auth import SYSTEM
+from api.auth import SYSTEM, Principal, Role
 from api.clock import Clock
 from api.errors import ConcurrentUpdate, MemberNotFound
 from api.feedback.reviews import ReviewService
@@ -57,6 +57,8 @@ from api.store.reads import Snapshot
 from api.store.tx import Add
 from api.tiers.service import TierService
 
+# Reads like the shop's backend where another domain asks (whether NPS is due).
+SCHEDULER = Principal(Role.SERVICE, "nudge-scheduler")
 MAX_WATCHES = 20  # per member and run; more (many orders to review) wait for the next run
 
 
@@ -329,7 +331,7 @@ class NudgeScheduler:
             days = t.inactive_days(watch.fact_at, facts.now)
             return t.Due(watch.subject, {"days_inactive": days, "balance": balance})
         if kind is NudgeKind.NPS_SURVEY:
-            if not self._surveys.nps_due(SYSTEM, member.id).due:
+            if not self._surveys.nps_due(SCHEDULER, member.id).due:
                 return t.Due(None, {})
             program = self._program.load()
             window, _ = nps_window(facts.now, program.surveys)

@@ -97,7 +97,8 @@ def watch_to_item(w: Watch) -> WatchItem:
         due_shard=kind_shard(w.kind, shard(w.member_id)) if armed else None,
         due_at=w.fact_at if armed else None,
     )
-    item.version = w.version
+    if w.version is not None:
+        item.version = w.version
     return item
 
 
@@ -211,7 +212,8 @@ def record_to_item(r: NudgeRecord) -> NudgeItem:
         due_shard=due_shard,
         due_at=due_at,
     )
-    item.version = r.version
+    if r.version is not None:
+        item.version = r.version
     return item
 
 
