@@ -149,6 +149,23 @@ def test_a_change_moves_only_what_it_names(services: Services) -> None:
         (NudgeConfigChange(caps=(CapChange(2, 2**31 - 1),)), "caps[0].windowHours"),
         (NudgeConfigChange(caps=(CapChange(1, 1),) * 11), "caps"),
         (NudgeConfigChange(holdout_percent=Decimal("50.01")), "holdout.percent"),
+        (NudgeConfigChange(holdout_percent=Decimal("NaN")), "holdout.percent"),
+        # 29 significant digits: a product rounded to 28 would hide the third decimal.
+        (
+            NudgeConfigChange(holdout_percent=Decimal("2.00000000000000000000000000001")),
+            "holdout.percent",
+        ),
+        (
+            NudgeConfigChange(
+                triggers=(
+                    TriggerChange(
+                        NudgeKind.CLOSE_TO_NEXT_TIER,
+                        percent=Decimal("7.50000000000000000000000000001"),
+                    ),
+                )
+            ),
+            "triggers.CLOSE_TO_NEXT_TIER.percent",
+        ),
         (NudgeConfigChange(holdout_salt=""), "holdout.salt"),
         (NudgeConfigChange(attribution_days=2**31 - 1), "attributionDays"),
         (NudgeConfigChange(staleness_hours=((NudgeKind.BIRTHDAY, 2**31 - 1),)), "staleness"),
