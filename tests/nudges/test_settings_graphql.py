@@ -75,9 +75,13 @@ def test_an_admin_sees_the_defaults_before_anything_is_saved(invoke: Invoke) -> 
         "bonusPoints": 0,
         "template": "",
         "templateName": "points-expiring",
-        "daysThreshold": {"meaning": "days before the expiry date", "default": 14, "min": 1,
-                          "max": 90},
-    }  # fmt: skip
+        "daysThreshold": {
+            "meaning": "days before the expiry date",
+            "default": 14,
+            "min": 1,
+            "max": 90,
+        },
+    }
     assert (triggers["WIN_BACK"]["leadDays"], triggers["WIN_BACK"]["daysThreshold"]["min"]) == (
         60,
         7,
@@ -113,12 +117,14 @@ def test_an_update_is_read_back_whole(invoke: Invoke, services: Services) -> Non
             {"kind": "BIRTHDAY", "channels": ["PUSH"], "bonusPoints": 100},
         ],
         quietHours={"start": "22:00", "end": "07:30"},
-        caps=[{"maxCount": 3, "windowHours": 168}, {"maxCount": 1, "windowHours": 24,
-                                                     "channel": "SMS"}],
+        caps=[
+            {"maxCount": 3, "windowHours": 168},
+            {"maxCount": 1, "windowHours": 24, "channel": "SMS"},
+        ],
         holdout={"salt": "spring", "percent": "2.5"},
         staleness=[{"kind": "BIRTHDAY", "hours": 12}],
         attributionDays=14,
-    )  # fmt: skip
+    )
     assert result["__typename"] == "NudgeSettingsUpdated", result
     settings = result["settings"]
     assert settings == invoke(READ, None, ADMIN).data["nudgeSettings"]
