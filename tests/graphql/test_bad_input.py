@@ -499,7 +499,7 @@ def test_member_failures_are_union_members_with_codes(
 
 
 # Admin operations: (mutation, variables, the union member's typename, code and field).
-ADMIN_UNION_CASES = {
+ADMIN_UNION_CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str | None]]] = {
     **{
         f"nudge settings: {case}": (
             UPDATE_NUDGE_SETTINGS,
