@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"
     REFUND_EXCEEDS_ORDER = "REFUND_EXCEEDS_ORDER"
     CONCURRENT_UPDATE = "CONCURRENT_UPDATE"
+    VERSION_CONFLICT = "VERSION_CONFLICT"  # saved since the version the caller read
     TEST_CLOCK_DISABLED = "TEST_CLOCK_DISABLED"
     ALREADY_RESOLVED = "ALREADY_RESOLVED"
     INVALID_TOKEN = "INVALID_TOKEN"  # an unsubscribe link's: malformed, tampered, expired
@@ -127,6 +128,16 @@ class ConcurrentUpdate(DomainError):
 
     def __init__(self) -> None:
         super().__init__("Too many concurrent changes to this record; retry with the same key.")
+
+
+class VersionConflict(DomainError):
+    """An edit made from a stale read: someone saved in between. Read again, redo the edit."""
+
+    code = ErrorCode.VERSION_CONFLICT
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"Changed meanwhile: now at version {current}. Read it again.")
+        self.current = current
 
 
 class TestClockDisabled(DomainError):

@@ -143,6 +143,16 @@ class ConcurrentUpdate(UserError):
     pass
 
 
+@user_error(errors.VersionConflict)
+@strawberry.type(description="Saved by someone else since `expectedVersion`: read again.")
+class VersionConflict(UserError):
+    current_version: int
+
+    @classmethod
+    def from_domain(cls, exc: Any) -> UserError:
+        return cls(code=exc.code, message=exc.message, current_version=exc.current)
+
+
 @user_error(errors.TestClockDisabled)
 @strawberry.type
 class TestClockDisabled(UserError):

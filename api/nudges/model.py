@@ -69,7 +69,12 @@ class Trigger:
         if self.percent is not None:
             if self.kind is not NudgeKind.CLOSE_TO_NEXT_TIER:
                 raise InvalidInput(f"{at}.percent", "Only CLOSE_TO_NEXT_TIER has a percent.")
-            if not 0 < self.percent <= CLOSE_PERCENT_MAX or (self.percent * 10) % 1:
+            if (
+                not self.percent.is_finite()
+                or not 0 < self.percent <= CLOSE_PERCENT_MAX
+                # Compared, not multiplied: a product is rounded to 28 digits.
+                or self.percent != self.percent.quantize(Decimal("0.1"))
+            ):
                 raise InvalidInput(
                     f"{at}.percent", f"Must be above 0 and at most {CLOSE_PERCENT_MAX}, 1 decimal."
                 )

@@ -156,9 +156,10 @@ class Holdout:
     def __post_init__(self) -> None:
         if not self.salt or len(self.salt) > MAX_SALT_LENGTH:
             raise InvalidInput("holdout.salt", f"Must be 1 to {MAX_SALT_LENGTH} characters.")
-        if not 0 <= self.percent <= MAX_HOLDOUT_PERCENT:
+        if not self.percent.is_finite() or not 0 <= self.percent <= MAX_HOLDOUT_PERCENT:
             raise InvalidInput("holdout.percent", f"Must be 0 to {MAX_HOLDOUT_PERCENT}.")
-        if (self.percent * 100) % 1:
+        # Compared, not multiplied: a product is rounded to 28 digits and could hide a third.
+        if self.percent != self.percent.quantize(Decimal("0.01")):
             raise InvalidInput("holdout.percent", "At most two decimals (e.g. 2.5).")
 
 

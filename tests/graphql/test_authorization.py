@@ -8,6 +8,7 @@ import pytest
 
 from api.clock import ManualClock
 from api.ids import member_id_for
+from api.nudges import config_store as nudge_config
 from api.program.model import SettingsChange
 from api.referrals.codes import candidate
 from api.services import Services
@@ -465,6 +466,17 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"member": "FORBIDDEN", "service": "FORBIDDEN", "admin": OK},
     ),
+    "nudgeSettings": (
+        "{ nudgeSettings { version triggers { kind leadDays } quietHours { start } } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "updateNudgeSettings": (
+        "mutation { updateNudgeSettings(input: {expectedVersion: 0, attributionDays: 3, "
+        'quietHours: {start: "22:00", end: "07:00"}}) { __typename } }',
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
 }
 
 
@@ -502,6 +514,7 @@ def _snapshot(services: Services) -> Any:
         services.member_views.view(ADMIN_PRINCIPAL, member_id_for("cust-3"), None),
         [services.referrals.overview(ADMIN_PRINCIPAL, m) for m in members],
         services.follow_ups.get(ADMIN_PRINCIPAL, "fu_ans_1"),
+        nudge_config.read_config(),
     )
 
 

@@ -13,6 +13,7 @@ from api.ids import member_id_for
 from api.services import Services
 from api.store.base import TableItem
 from tests.graphql.conftest import (
+    ADMIN,
     ENROLL,
     MEMBER,
     RECORD_ORDER,
@@ -45,6 +46,12 @@ def ask_with(**changes: Any) -> dict[str, Any]:
 def answer_with(**changes: Any) -> dict[str, Any]:
     return {"input": {"invitationId": INVITATION, "score": 9, "idempotencyKey": "k", **changes}}
 
+
+UPDATE_NUDGE_SETTINGS = (
+    "mutation($input: NudgeSettingsInput!) { updateNudgeSettings(input: $input) { "
+    + FAILURE
+    + " } }"
+)
 
 RESOLVE_FOLLOW_UP = """mutation($input: ResolveFollowUpInput!) {
   resolveFollowUp(input: $input) { __typename } }"""
@@ -350,6 +357,16 @@ GRAPHQL_ERROR_CASES = {
             ("without a channel", 'customerId: "cust-1"'),
         )
     },
+    **{
+        f"updateNudgeSettings {case}": (UPDATE_NUDGE_SETTINGS, {"input": value})
+        for case, value in (
+            ("with an unknown kind", {"triggers": [{"kind": "GHOSTING"}]}),
+            ("with an unknown channel", {"triggers": [{"kind": "BIRTHDAY", "channels": ["FAX"]}]}),
+            ("with half the quiet hours", {"quietHours": {"start": "21:00"}}),
+            ("with a float percent", {"holdout": {"percent": 2.5}}),
+            ("with a count beyond Int", {"caps": [{"maxCount": 2**31, "windowHours": 1}]}),
+        )
+    },
     "missing required field": (RECORD_ORDER, {"input": {"orderId": "o-new"}}),
     "missing variables": (RECORD_ORDER, None),
     "syntax error": ("mutation { recordOrder(input: {", None),
@@ -473,6 +490,82 @@ def test_member_failures_are_union_members_with_codes(
     document, variables, (typename, code, field) = MEMBER_UNION_CASES[case]
     before = TableItem._get_connection().scan()["Items"]
     response = invoke(document, variables, MEMBER)
+    assert response.status == 200
+    result = next(iter(response.data.values()))
+    assert result["__typename"] == typename, response.raw
+    assert (result["code"], result.get("field")) == (code, field)
+    assert result["message"]
+    assert TableItem._get_connection().scan()["Items"] == before
+
+
+# Admin operations: (mutation, variables, the union member's typename, code and field).
+ADMIN_UNION_CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str | None]]] = {
+    **{
+        f"nudge settings: {case}": (
+            UPDATE_NUDGE_SETTINGS,
+            {"input": value},
+            ("InvalidInput", "INVALID_INPUT", field),
+        )
+        for case, value, field in (
+            (
+                "days out of range",
+                {"triggers": [{"kind": "WIN_BACK", "days": 2}]},
+                "triggers.WIN_BACK.days",
+            ),
+            (
+                "percent on the wrong kind",
+                {"triggers": [{"kind": "BIRTHDAY", "percent": "5"}]},
+                "triggers.BIRTHDAY.percent",
+            ),
+            (
+                "a template path",
+                {"triggers": [{"kind": "BIRTHDAY", "template": "../x"}]},
+                "triggers.BIRTHDAY.template",
+            ),
+            (
+                "no channels",
+                {"triggers": [{"kind": "BIRTHDAY", "channels": []}]},
+                "triggers.BIRTHDAY.channels",
+            ),
+            (
+                "quiet hours 9:00",
+                {"quietHours": {"start": "9:00", "end": "08:00"}},
+                "quietHours.start",
+            ),
+            (
+                "quiet hours start == end",
+                {"quietHours": {"start": "08:00", "end": "08:00"}},
+                "quietHours.end",
+            ),
+            (
+                "cap window over 365 days",
+                {"caps": [{"maxCount": 1, "windowHours": 2**31 - 1}]},
+                "caps[0].windowHours",
+            ),
+            ("holdout 51 %", {"holdout": {"percent": "51"}}, "holdout.percent"),
+            ("attribution 91 days", {"attributionDays": 91}, "attributionDays"),
+            (
+                "staleness 0 hours",
+                {"staleness": [{"kind": "BIRTHDAY", "hours": 0}]},
+                "staleness.BIRTHDAY",
+            ),
+        )
+    },
+    "nudge settings: a stale version": (
+        UPDATE_NUDGE_SETTINGS,
+        {"input": {"expectedVersion": 7, "attributionDays": 3}},
+        ("VersionConflict", "VERSION_CONFLICT", None),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ADMIN_UNION_CASES)
+def test_admin_failures_are_union_members_with_codes(
+    invoke: Invoke, seeded: Any, case: str
+) -> None:
+    document, variables, (typename, code, field) = ADMIN_UNION_CASES[case]
+    before = TableItem._get_connection().scan()["Items"]
+    response = invoke(document, variables, ADMIN)
     assert response.status == 200
     result = next(iter(response.data.values()))
     assert result["__typename"] == typename, response.raw
