@@ -16,6 +16,10 @@ from api.feedback.reviews import ReviewService
 from api.feedback.surveys import SurveyService
 from api.members.service import MemberService
 from api.members.view import MemberReader
+from api.nudges import reactions as nudge_reactions
+from api.nudges.admin import NudgeAdmin
+from api.nudges.queue import SqsQueue
+from api.nudges.scheduler import NudgeScheduler
 from api.nudges.settings import NudgeConfigs
 from api.nudges.unsubscribe import UnsubscribeService
 from api.points.maintenance import MaintenanceService
@@ -70,6 +74,9 @@ class Services:
     follow_ups: FollowUpService
     unsubscribe: UnsubscribeService  # one-click unsubscribe links
     nudge_config: NudgeConfigs  # triggers and rules, cached per container
+    nudge_queue: SqsQueue | None  # scheduler -> sender; None: not configured
+    nudge_scheduler: NudgeScheduler  # the hourly job
+    nudges: NudgeAdmin  # records, lift, explain, runs on demand
     events: EventBus | None  # where events out go (EventBridge); None: not configured
     reactions: Reactions  # to the table's stream
 
@@ -84,6 +91,20 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     tiers = TierService(clock, program)  # the ladder, cached per container
     bus = EventBus(config, config.event_bus_name) if config.event_bus_name else None
     members = MemberService(clock, program, Joining(clock, program, catalog))
+    nudge_config = NudgeConfigs(clock)
+    queue = SqsQueue(config, config.nudge_queue_url) if config.nudge_queue_url else None
+    reviews = ReviewService(clock, program)
+    surveys = SurveyService(config, clock, program, tiers)
+    scheduler = NudgeScheduler(
+        clock=clock,
+        program=program,
+        configs=nudge_config,
+        tiers=tiers,
+        rewards=rewards,
+        reviews=reviews,
+        surveys=surveys,
+        queue=queue,
+    )
     return Services(
         config=config,
         clock=clock,
@@ -105,11 +126,14 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         reward_pools=Pools(clock, program),
         redemptions=RedemptionService(config, clock, program, rewards, catalog),
         reward_views=RewardReader(clock, program, rewards, catalog),
-        reviews=ReviewService(clock, program),
-        surveys=SurveyService(config, clock, program, tiers),
+        reviews=reviews,
+        surveys=surveys,
         follow_ups=FollowUpService(clock, program),
         unsubscribe=UnsubscribeService(config, program, members),
-        nudge_config=NudgeConfigs(clock),
+        nudge_config=nudge_config,
+        nudge_queue=queue,
+        nudge_scheduler=scheduler,
+        nudges=NudgeAdmin(config, program, scheduler),
         events=bus,
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(
@@ -121,6 +145,8 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
                 feedback_reactions.purchases(clock),
                 followups_reactions.open_follow_ups(clock, program),
                 *([] if bus is None else [followups_reactions.announce(clock, bus)]),
+                nudge_reactions.member_watches(clock, program, nudge_config, rewards),
+                nudge_reactions.order_watches(clock, program, nudge_config),
             ]
         ),
     )

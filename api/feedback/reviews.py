@@ -180,7 +180,9 @@ class ReviewService:
         asks only about the others): one BatchGetItem."""
         keys = {store.review_key(sku, member_id): sku for sku in skus}
         found = reads.get_many(keys)
-        return frozenset(keys[key] for key, item in found.items() if isinstance(item, store.ReviewItem))
+        return frozenset(
+            keys[key] for key, item in found.items() if isinstance(item, store.ReviewItem)
+        )
 
     # --- writes ---------------------------------------------------------------------------
 

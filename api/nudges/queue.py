@@ -16,6 +16,7 @@ from botocore.config import Config as BotoConfig
 
 from api.config import Config
 from api.nudges.rules_model import NudgeKind
+from api.observability import logger
 
 BATCH = 10  # SendMessageBatch's most
 
@@ -76,3 +77,13 @@ class SqsQueue:
             )
             if answer.get("Failed"):
                 raise RuntimeError(f"SQS refused {len(answer['Failed'])} nudge messages")
+
+    def backoff(self, receipt_handle: str, seconds: int) -> None:
+        """Delay a failed message's next delivery (retries with backoff). Best effort: the
+        queue's own visibility timeout applies if this call fails."""
+        try:
+            self.client.change_message_visibility(
+                QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+            )
+        except Exception:
+            logger.warning("Nudge message backoff not set", exc_info=True)

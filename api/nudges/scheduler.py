@@ -131,7 +131,7 @@ class NudgeScheduler:
     ) -> None:
         self._clock = clock
         self._program = program
-        self._configs = configs
+        self.configs = configs
         self._tiers = tiers
         self._rewards = rewards
         self._reviews = reviews
@@ -144,7 +144,7 @@ class NudgeScheduler:
         """Decide every nudge due at the program's time. `should_stop` is polled between
         members (the Lambda's remaining time): what is left stays due for the next run."""
         now = self._program.now(self._program.load())
-        config = self._configs.get()
+        config = self.configs.get()
         due = self.due(config, now)
         report = RunReport(requeued=self._redrive(now))
         for member_id in sorted(due):

@@ -16,13 +16,11 @@ from api.feedback.reviews_model import ReviewInput
 from api.members.model import Channel, ConsentInput, ProfileChange
 from api.nudges import store
 from api.nudges.model import NudgeConfig, NudgeStatus, Trigger
-from api.nudges.reactions import member_watches, order_watches
 from api.nudges.rules import in_holdout
 from api.nudges.rules_model import FrequencyCap, Holdout, NudgeKind, NudgeSettings
 from api.nudges.scheduler import NudgeScheduler
 from api.points.model import EntryKind, OrderInput, OrderLine
 from api.program.model import SettingsChange
-from api.rewards.admin import RewardCatalog
 from api.rewards.model import RewardInput, RewardType
 from api.services import Services
 from local.stream import TableStream
@@ -77,12 +75,8 @@ def nudges(services: Services, dynamodb_client: Any) -> Nudges:
     # Lots active at once and valid 30 days: expiries come within a test's reach.
     services.program.update(ADMIN, SettingsChange(return_window_days=0, lot_validity_days=30))
     configs = Configs(NudgeConfig(rules=NudgeSettings(Holdout("t", Decimal(0)))))
-    catalog = RewardCatalog(services.clock)
-    services.reactions._reactions = (
-        *services.reactions._reactions,
-        member_watches(services.clock, services.program, configs, catalog),
-        order_watches(services.clock, services.program, configs),
-    )
+    # The services' reactions read the services' configuration: these tests set their own.
+    services.nudge_config.get = configs.get  # type: ignore[method-assign]
     queue = KeptQueue()
     found = Nudges(
         services,
