@@ -61,6 +61,7 @@ from schema.feedback.surveys import SurveyMutation, SurveyQuery
 from schema.limits import QueryCostLimiter
 from schema.members.mutations import MemberMutation
 from schema.members.queries import MemberQuery
+from schema.nudges.admin import NudgeAdminMutation, NudgeAdminQuery
 from schema.nudges.queries import NudgeQuery
 from schema.nudges.settings import NudgeSettingsMutation, NudgeSettingsQuery
 from schema.points.mutations import PointsMutation
@@ -91,6 +92,7 @@ Query = merge_types(
         FollowUpQuery,
         NudgeQuery,
         NudgeSettingsQuery,
+        NudgeAdminQuery,
     ),
 )
 Mutation = merge_types(
@@ -106,6 +108,7 @@ Mutation = merge_types(
         SurveyMutation,
         FollowUpMutation,
         NudgeSettingsMutation,
+        NudgeAdminMutation,
     ),
 )
 

@@ -18,7 +18,7 @@ from api import cursors
 from api import validation as v
 from api.auth import Permission, Principal
 from api.config import Config
-from api.errors import DomainError, ErrorCode, InvalidInput
+from api.errors import InvalidInput, TestClockDisabled
 from api.members.view import page_size
 from api.nudges import store
 from api.nudges import triggers as t
@@ -67,15 +67,6 @@ class Explanation:
     channel: str | None = None
     until: datetime | None = None
     reason: str | None = None
-
-
-class RunsNotAvailable(DomainError):
-    code = ErrorCode.FORBIDDEN
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Runs on demand are for local and dev stages; production runs on its schedule."
-        )
 
 
 class NudgeAdmin:
@@ -226,8 +217,9 @@ class NudgeAdmin:
         return found
 
     def run(self, actor: Principal) -> RunReport:
-        """A scheduler run now, for local and dev stages (production runs on its schedule)."""
+        """A scheduler run now: a test tool like the test clock, outside production only
+        (production runs on its schedule)."""
         actor.require(Permission.MANAGE_NUDGES)
-        if self._config.is_production:
-            raise RunsNotAvailable()
+        if not self._config.test_clock:
+            raise TestClockDisabled()
         return self._scheduler.run()

@@ -10,6 +10,7 @@ import strawberry
 from api.program import model
 from schema.context import Info
 from schema.errors import ConcurrentUpdate, InvalidInput, TestClockDisabled, mutation
+from schema.nudges.admin import NudgeRun
 from schema.program.queries import program_of
 from schema.program.types import MaintenanceRun, Program, TestClock
 from schema.referrals.types import ReferralJobRun
@@ -149,6 +150,7 @@ class TestClockAdvanced:
     test_clock: TestClock
     maintenance: MaintenanceRun
     referrals: ReferralJobRun
+    nudges: NudgeRun
 
 
 @strawberry.type
@@ -181,8 +183,8 @@ class ProgramMutation:
 
     @mutation(
         "Admin, outside production: move the program's time forward, then run the scheduled "
-        "jobs (points, expired reservations, referral rewards), so pending lots activate, "
-        "lots expire and due referrals are decided without waiting."
+        "jobs (points, expired reservations, referral rewards, nudges), so pending lots "
+        "activate, lots expire, due referrals are decided and due nudges sent without waiting."
     )
     def advance_test_clock(
         self, info: Info, input: AdvanceTestClockInput
@@ -194,12 +196,14 @@ class ProgramMutation:
         report = ctx.services.maintenance.run()
         ctx.services.reservations.expire_due()
         referrals = ctx.services.referral_rewards.run()
+        nudges = ctx.services.nudge_scheduler.run()
         return TestClockAdvanced(
             test_clock=TestClock(
                 now=report.now, offset_seconds=int(settings.clock_offset.total_seconds())
             ),
             maintenance=MaintenanceRun.from_domain(report),
             referrals=ReferralJobRun.from_domain(referrals),
+            nudges=NudgeRun.from_domain(nudges),
         )
 
     @mutation(

@@ -4,15 +4,19 @@ scheduler wired to the services, and the table's stream dispatched as Lambda wou
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
+from api.clock import ManualClock
 from api.members.model import Channel, ConsentInput, EnrollInput
 from api.nudges import store
-from api.nudges.model import NudgeConfig, NudgeRecord
+from api.nudges.model import NudgeConfig, NudgeRecord, Trigger
 from api.nudges.queue import Message
+from api.nudges.rules_model import NudgeKind
 from api.nudges.scheduler import NudgeScheduler
+from api.points.model import OrderInput, OrderLine
 from api.rewards.admin import RewardCatalog
 from api.services import Services
 from api.stream import change_from_record
@@ -94,3 +98,49 @@ def by_kind(member_id: str) -> dict[str, NudgeRecord]:
 
 def raw_records() -> list[dict[str, Any]]:
     return [i.attribute_values for i in store.NudgeItem.scan()]
+
+
+@dataclass
+class Nudges:
+    services: Services
+    configs: Configs
+    queue: KeptQueue
+    scheduler: NudgeScheduler
+    stream: TableStream
+
+    def configure(self, *triggers: Trigger | NudgeKind, **rules: Any) -> None:
+        """Only these triggers on (a kind alone: its defaults); the others off."""
+        on = {t.kind: t for t in (Trigger(x) if isinstance(x, NudgeKind) else x for x in triggers)}
+        every = tuple(on.get(kind, Trigger(kind, enabled=False)) for kind in NudgeKind)
+        base = self.configs.config
+        settings = replace(base.rules, **rules) if rules else base.rules
+        self.configs.config = replace(base, triggers=every, rules=settings)
+
+    @property
+    def clock(self) -> ManualClock:
+        clock = self.services.clock
+        assert isinstance(clock, ManualClock)
+        return clock
+
+    def run(self, after: timedelta = timedelta(0), times: int = 1) -> Any:
+        if after:
+            self.clock.advance(after)
+        flush(self.stream, self.services, times)
+        report = self.scheduler.run()
+        flush(self.stream, self.services, times)
+        return report
+
+    def order(
+        self, order_id: str, amount: str, *, customer: str = "cust-1", skus: tuple[str, ...] = ()
+    ) -> None:
+        self.services.orders.record_order(
+            SERVICE,
+            OrderInput(
+                order_id=order_id,
+                customer_id=customer,
+                total_amount=Decimal(amount),
+                currency="EUR",
+                placed_at=self.services.clock.now(),
+                lines=[OrderLine(sku, 1, Decimal(amount) / len(skus)) for sku in skus],
+            ),
+        )

@@ -4,89 +4,19 @@ and reads grow with the members due, not with all members."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-import pytest
-
-from api.clock import ManualClock
 from api.feedback.reviews_model import ReviewInput
 from api.members.model import Channel, ConsentInput, ProfileChange
 from api.nudges import store
-from api.nudges.model import NudgeConfig, NudgeStatus, Trigger
+from api.nudges.model import NudgeStatus, Trigger
 from api.nudges.rules import in_holdout
-from api.nudges.rules_model import FrequencyCap, Holdout, NudgeKind, NudgeSettings
-from api.nudges.scheduler import NudgeScheduler
-from api.points.model import EntryKind, OrderInput, OrderLine
-from api.program.model import SettingsChange
+from api.nudges.rules_model import FrequencyCap, Holdout, NudgeKind
+from api.points.model import EntryKind
 from api.rewards.model import RewardInput, RewardType
-from api.services import Services
-from local.stream import TableStream
-from tests.nudges.support import Configs, KeptQueue, by_kind, enroll, flush, scheduler
-from tests.support import ADMIN, SERVICE, count_requests, ledger_entries, member, redeem
-
-
-@dataclass
-class Nudges:
-    services: Services
-    configs: Configs
-    queue: KeptQueue
-    scheduler: NudgeScheduler
-    stream: TableStream
-
-    def configure(self, *triggers: Trigger | NudgeKind, **rules: Any) -> None:
-        """Only these triggers on (a kind alone: its defaults); the others off."""
-        on = {t.kind: t for t in (Trigger(x) if isinstance(x, NudgeKind) else x for x in triggers)}
-        every = tuple(on.get(kind, Trigger(kind, enabled=False)) for kind in NudgeKind)
-        base = self.configs.config
-        settings = replace(base.rules, **rules) if rules else base.rules
-        self.configs.config = replace(base, triggers=every, rules=settings)
-
-    def run(self, after: timedelta = timedelta(0), times: int = 1) -> Any:
-        if after:
-            clock = self.services.clock
-            assert isinstance(clock, ManualClock)
-            clock.advance(after)
-        flush(self.stream, self.services, times)
-        report = self.scheduler.run()
-        flush(self.stream, self.services, times)
-        return report
-
-    def order(
-        self, order_id: str, amount: str, *, customer: str = "cust-1", skus: tuple[str, ...] = ()
-    ) -> None:
-        self.services.orders.record_order(
-            SERVICE,
-            OrderInput(
-                order_id=order_id,
-                customer_id=customer,
-                total_amount=Decimal(amount),
-                currency="EUR",
-                placed_at=self.services.clock.now(),
-                lines=[OrderLine(sku, 1, Decimal(amount) / len(skus)) for sku in skus],
-            ),
-        )
-
-
-@pytest.fixture
-def nudges(services: Services, dynamodb_client: Any) -> Nudges:
-    # Lots active at once and valid 30 days: expiries come within a test's reach.
-    services.program.update(ADMIN, SettingsChange(return_window_days=0, lot_validity_days=30))
-    configs = Configs(NudgeConfig(rules=NudgeSettings(Holdout("t", Decimal(0)))))
-    # The services' reactions read the services' configuration: these tests set their own.
-    services.nudge_config.get = configs.get  # type: ignore[method-assign]
-    queue = KeptQueue()
-    found = Nudges(
-        services,
-        configs,
-        queue,
-        scheduler(services, configs, queue),
-        TableStream(dynamodb_client, services.config.table_name),
-    )
-    found.configure(NudgeKind.POINTS_EXPIRING)
-    return found
+from tests.nudges.support import Nudges, by_kind, enroll, flush
+from tests.support import ADMIN, count_requests, ledger_entries, member, redeem
 
 
 def statuses(member_id: str) -> dict[str, str]:
