@@ -16,6 +16,10 @@ from api.feedback.reviews import ReviewService
 from api.feedback.surveys import SurveyService
 from api.members.service import MemberService
 from api.members.view import MemberReader
+from api.nudges.bounces import BounceHandler
+from api.nudges.channels import AwsChannels, Channels
+from api.nudges.devices import DeviceService
+from api.nudges.suppressions import SuppressionService
 from api.nudges.unsubscribe import UnsubscribeService
 from api.points.maintenance import MaintenanceService
 from api.points.orders import OrderService
@@ -68,6 +72,10 @@ class Services:
     surveys: SurveyService
     follow_ups: FollowUpService
     unsubscribe: UnsubscribeService  # one-click unsubscribe links
+    channels: Channels  # SES and SNS: email, SMS, push
+    devices: DeviceService  # members' push devices
+    suppressions: SuppressionService  # email addresses that bounced or complained
+    mail_feedback: BounceHandler  # SES bounces and complaints, through SNS
     events: EventBus | None  # where events out go (EventBridge); None: not configured
     reactions: Reactions  # to the table's stream
 
@@ -82,6 +90,8 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     tiers = TierService(clock, program)  # the ladder, cached per container
     bus = EventBus(config, config.event_bus_name) if config.event_bus_name else None
     members = MemberService(clock, program, Joining(clock, program, catalog))
+    channels = AwsChannels(config)
+    suppressions = SuppressionService(clock, program)
     return Services(
         config=config,
         clock=clock,
@@ -107,6 +117,10 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         surveys=SurveyService(config, clock, program, tiers),
         follow_ups=FollowUpService(clock, program),
         unsubscribe=UnsubscribeService(config, program, members),
+        channels=channels,
+        devices=DeviceService(config, clock, program, channels),
+        suppressions=suppressions,
+        mail_feedback=BounceHandler(suppressions, members),
         events=bus,
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(

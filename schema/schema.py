@@ -61,6 +61,7 @@ from schema.feedback.surveys import SurveyMutation, SurveyQuery
 from schema.limits import QueryCostLimiter
 from schema.members.mutations import MemberMutation
 from schema.members.queries import MemberQuery
+from schema.nudges.devices import DeviceMutation, DeviceQuery
 from schema.nudges.queries import NudgeQuery
 from schema.points.mutations import PointsMutation
 from schema.points.queries import PointsQuery
@@ -89,6 +90,7 @@ Query = merge_types(
         SurveyQuery,
         FollowUpQuery,
         NudgeQuery,
+        DeviceQuery,
     ),
 )
 Mutation = merge_types(
@@ -103,6 +105,7 @@ Mutation = merge_types(
         FeedbackMutation,
         SurveyMutation,
         FollowUpMutation,
+        DeviceMutation,
     ),
 )
 
