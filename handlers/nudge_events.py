@@ -21,9 +21,10 @@ services = build_services(Config.from_env())
 def handler(event: dict[str, Any], context: Any) -> None:  # noqa: ARG001
     for record in event.get("Records") or ():
         sns = record.get("Sns") if isinstance(record, dict) else None
+        message = sns.get("Message") if isinstance(sns, dict) else None
         try:
-            notification = json.loads(sns["Message"]) if isinstance(sns, dict) else None
-        except (TypeError, ValueError):
+            notification = json.loads(message) if isinstance(message, str) else None
+        except ValueError:
             notification = None
         if notification is None:
             logger.warning("SNS record without a JSON message ignored")

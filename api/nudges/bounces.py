@@ -101,9 +101,9 @@ class BounceHandler:
             if complaint.get("complaintFeedbackType") == NOT_SPAM:
                 logger.info("Not-spam feedback: nothing changed", extra={"message_id": message_id})
                 return
+            member_id = _member_id(mail)  # before any write: a malformed one changes nothing
             for address in addresses:
                 self._suppressions.suppress(address, SuppressionReason.COMPLAINT)
-            member_id = _member_id(mail)
             withdrawn = member_id is not None and self._members.withdraw_consent(
                 member_id, Channel.EMAIL, SOURCE
             )

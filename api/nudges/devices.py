@@ -105,6 +105,7 @@ class DeviceService:
             snapshot = Snapshot([store.list_key(member_id), store.owner_key(device_id)])
             listed = snapshot.get(store.list_key(member_id), store.DeviceListItem)
             owner = snapshot.get(store.owner_key(device_id), store.DeviceOwnerItem)
+            holder = None if owner is None else owner.member_id  # before it is rewritten
             now = self._program.current_time()
             device = Device(device_id, platform, endpoint, now)
             kept = [d for d in store.devices_of(listed) if d.id != device_id]
@@ -118,13 +119,13 @@ class DeviceService:
                 (store.owner_item(owner, device_id, member_id, endpoint), owner),
             ):
                 (new if present is None else changed).append(item)
-            if owner is not None and owner.member_id != member_id:
+            if holder is not None and holder != member_id:
                 # The token moves: it leaves its previous member's list.
-                previous_key = store.list_key(owner.member_id)
+                previous_key = store.list_key(holder)
                 previous = Snapshot([previous_key]).get(previous_key, store.DeviceListItem)
                 if previous is not None:
                     rest = [d for d in store.devices_of(previous) if d.id != device_id]
-                    changed.append(store.with_devices(previous, owner.member_id, rest))
+                    changed.append(store.with_devices(previous, holder, rest))
             owners = Snapshot([store.owner_key(d.id) for d in out]) if out else None
             deleted = [
                 o
