@@ -154,7 +154,7 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code") or "Unknown")
 
 
-def _classify(
+def classify(
     error: Exception, permanent: frozenset[str], gone: frozenset[str] = frozenset()
 ) -> Exception:
     """The failure to raise for a provider's error (see the module's docstring)."""
@@ -244,7 +244,7 @@ class AwsChannels:
         try:
             response = self.ses.send_email(**request)
         except (ClientError, BotoCoreError) as exc:
-            raise _classify(exc, EMAIL_PERMANENT) from exc
+            raise classify(exc, EMAIL_PERMANENT) from exc
         return str(response["MessageId"])
 
     def send_sms(self, phone: str, rendered: Rendered) -> str:
@@ -261,7 +261,7 @@ class AwsChannels:
                 PhoneNumber=phone, Message=rendered.text, MessageAttributes=attributes
             )
         except (ClientError, BotoCoreError) as exc:
-            raise _classify(exc, SNS_PERMANENT) from exc
+            raise classify(exc, SNS_PERMANENT) from exc
         return str(response["MessageId"])
 
     def send_push(self, endpoint_arn: str, rendered: Rendered) -> str:
@@ -275,7 +275,7 @@ class AwsChannels:
                 MessageStructure="json",
             )
         except (ClientError, BotoCoreError) as exc:
-            raise _classify(exc, SNS_PERMANENT, ENDPOINT_GONE) from exc
+            raise classify(exc, SNS_PERMANENT, ENDPOINT_GONE) from exc
         return str(response["MessageId"])
 
     def create_push_endpoint(self, application_arn: str, token: str, member_id: str) -> str:
@@ -301,11 +301,11 @@ class AwsChannels:
             if any(attributes.get(k) != v for k, v in wanted.items()):
                 self.sns.set_endpoint_attributes(EndpointArn=arn, Attributes=wanted)
         except (ClientError, BotoCoreError) as exc:
-            raise _classify(exc, SNS_PERMANENT) from exc
+            raise classify(exc, SNS_PERMANENT) from exc
         return arn
 
     def delete_push_endpoint(self, endpoint_arn: str) -> None:
         try:
             self.sns.delete_endpoint(EndpointArn=endpoint_arn)
         except (ClientError, BotoCoreError) as exc:
-            raise _classify(exc, SNS_PERMANENT) from exc
+            raise classify(exc, SNS_PERMANENT) from exc

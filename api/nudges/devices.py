@@ -19,6 +19,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from api.auth import Permission, Principal
 from api.clock import Clock
@@ -35,6 +36,7 @@ from api.store.base import TableItem
 from api.store.reads import Snapshot, get
 from api.store.tx import Cancelled, Retry, with_retries
 
+R = TypeVar("R")
 MAX_DEVICES = 10
 MAX_TOKEN = 4096
 
@@ -56,10 +58,10 @@ def check_token(token: str) -> str:
     return token
 
 
-def _commit(clock: Clock, decide: Callable[[], Plan[bool]]) -> bool:
+def _commit(clock: Clock, decide: Callable[[], Plan[R]]) -> R:
     """versioned_write's loop, for decisions whose reads depend on what they read first."""
 
-    def attempt() -> bool:
+    def attempt() -> R:
         plan = decide()
         try:
             return plan.commit()
@@ -98,10 +100,9 @@ class DeviceService:
         except PermanentFailure as exc:
             raise InvalidInput("token", f"The platform refused this token ({exc.reason}).") from exc
         device_id = store.token_id(token)
-        registered: list[Device] = []
         dropped: list[Device] = []
 
-        def decide() -> Plan[bool]:
+        def decide() -> Plan[Device]:
             snapshot = Snapshot([store.list_key(member_id), store.owner_key(device_id)])
             listed = snapshot.get(store.list_key(member_id), store.DeviceListItem)
             owner = snapshot.get(store.owner_key(device_id), store.DeviceOwnerItem)
@@ -134,13 +135,12 @@ class DeviceService:
                 and (o := owners.get(store.owner_key(d.id), store.DeviceOwnerItem)) is not None
                 and o.member_id == member_id
             ]
-            registered[:] = [device]
             dropped[:] = out
-            return Plan(True, new=new, changed=changed, deleted=deleted)
+            return Plan(device, new=new, changed=changed, deleted=deleted)
 
-        _commit(self._clock, decide)
+        device = _commit(self._clock, decide)
         self._delete_endpoints(d.endpoint_arn for d in dropped)
-        return registered[0]
+        return device
 
     def unregister(self, actor: Principal, token: str) -> bool:
         """Whether the member held the token (False: nothing changed)."""

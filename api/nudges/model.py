@@ -216,4 +216,3 @@ class Rendered:
     subject: str | None = None
     html: str | None = None
     locale: str = "en"  # the template's locale actually used (after fallback)
-

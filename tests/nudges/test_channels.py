@@ -27,7 +27,7 @@ from api.nudges.channels import (
     EndpointDisabled,
     PermanentFailure,
     TransientFailure,
-    _classify,
+    classify,
     decode_tag,
     encode_tag,
     push_message,
@@ -320,10 +320,10 @@ def test_an_sms_to_a_gone_endpoint_code_is_plain_transient(channels: AwsChannels
 
 
 def test_network_errors_are_transient_and_invalid_requests_permanent() -> None:
-    unreachable = _classify(EndpointConnectionError(endpoint_url="https://x"), frozenset())
+    unreachable = classify(EndpointConnectionError(endpoint_url="https://x"), frozenset())
     assert isinstance(unreachable, TransientFailure)
     assert unreachable.reason == "EndpointConnectionError"
-    invalid = _classify(ParamValidationError(report="Message too long"), frozenset())
+    invalid = classify(ParamValidationError(report="Message too long"), frozenset())
     assert isinstance(invalid, PermanentFailure)
     assert invalid.reason == "ParamValidation"
 
