@@ -216,3 +216,4 @@ class Rendered:
     subject: str | None = None
     html: str | None = None
     locale: str = "en"  # the template's locale actually used (after fallback)
+
