@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     TEST_CLOCK_DISABLED = "TEST_CLOCK_DISABLED"
     ALREADY_RESOLVED = "ALREADY_RESOLVED"
     INVALID_TOKEN = "INVALID_TOKEN"  # an unsubscribe link's: malformed, tampered, expired
+    PUSH_NOT_CONFIGURED = "PUSH_NOT_CONFIGURED"  # no SNS platform application for it
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
 

@@ -18,9 +18,13 @@ from api.members.service import MemberService
 from api.members.view import MemberReader
 from api.nudges import reactions as nudge_reactions
 from api.nudges.admin import NudgeAdmin
+from api.nudges.bounces import BounceHandler
+from api.nudges.channels import AwsChannels, Channels
+from api.nudges.devices import DeviceService
 from api.nudges.queue import SqsQueue
 from api.nudges.scheduler import NudgeScheduler
 from api.nudges.settings import NudgeConfigs
+from api.nudges.suppressions import SuppressionService
 from api.nudges.unsubscribe import UnsubscribeService
 from api.points.maintenance import MaintenanceService
 from api.points.orders import OrderService
@@ -77,6 +81,10 @@ class Services:
     nudge_queue: SqsQueue | None  # scheduler -> sender; None: not configured
     nudge_scheduler: NudgeScheduler  # the hourly job
     nudges: NudgeAdmin  # records, lift, explain, runs on demand
+    channels: Channels  # SES and SNS: email, SMS, push
+    devices: DeviceService  # members' push devices
+    suppressions: SuppressionService  # email addresses that bounced or complained
+    mail_feedback: BounceHandler  # SES bounces and complaints, through SNS
     events: EventBus | None  # where events out go (EventBridge); None: not configured
     reactions: Reactions  # to the table's stream
 
@@ -105,6 +113,8 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         surveys=surveys,
         queue=queue,
     )
+    channels = AwsChannels(config)
+    suppressions = SuppressionService(clock, program)
     return Services(
         config=config,
         clock=clock,
@@ -134,6 +144,10 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         nudge_queue=queue,
         nudge_scheduler=scheduler,
         nudges=NudgeAdmin(config, program, scheduler),
+        channels=channels,
+        devices=DeviceService(config, clock, program, channels),
+        suppressions=suppressions,
+        mail_feedback=BounceHandler(suppressions, members),
         events=bus,
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(

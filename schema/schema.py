@@ -62,6 +62,7 @@ from schema.limits import QueryCostLimiter
 from schema.members.mutations import MemberMutation
 from schema.members.queries import MemberQuery
 from schema.nudges.admin import NudgeAdminMutation, NudgeAdminQuery
+from schema.nudges.devices import DeviceMutation, DeviceQuery
 from schema.nudges.queries import NudgeQuery
 from schema.nudges.settings import NudgeSettingsMutation, NudgeSettingsQuery
 from schema.points.mutations import PointsMutation
@@ -93,6 +94,7 @@ Query = merge_types(
         NudgeQuery,
         NudgeSettingsQuery,
         NudgeAdminQuery,
+        DeviceQuery,
     ),
 )
 Mutation = merge_types(
@@ -109,6 +111,7 @@ Mutation = merge_types(
         FollowUpMutation,
         NudgeSettingsMutation,
         NudgeAdminMutation,
+        DeviceMutation,
     ),
 )
 

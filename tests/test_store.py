@@ -16,7 +16,11 @@ from api.feedback.surveys_model import (
     SurveyKind,
 )
 from api.feedback.surveys_store import answer_to_item
+from api.nudges.channels import Platform
+from api.nudges.devices_model import Device
+from api.nudges.devices_store import owner_item, token_id, with_devices
 from api.nudges.settings import NudgeConfigChange
+from api.nudges.suppressions_model import SuppressionReason
 from api.points.model import AdjustInput, RefundInput
 from api.program.model import SettingsChange
 from api.program.store import SETTINGS_KEY
@@ -118,6 +122,11 @@ def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> No
     services.follow_ups.resolve(ADMIN, follow_up_id("ans_1"), "Done.", 5, "r")
     FollowUpEventItem(*event_key(follow_up_id("ans_1")), claimed_at=START).save()
     services.nudge_config.update(ADMIN, NudgeConfigChange(attribution_days=3), 0)
+    # Nudges: a device (its list and owner items, as registering writes them), a suppression.
+    device = Device(token_id("tok"), Platform.IOS, "arn:aws:sns:us-east-1:1:endpoint/x", START)
+    with_devices(None, M1, [device]).save()
+    owner_item(None, device.id, M1, device.endpoint_arn).save()
+    services.suppressions.suppress("a@example.com", SuppressionReason.COMPLAINT)
     raw_items = TableItem._get_connection().scan()["Items"]
     assert {raw["type"]["S"] for raw in raw_items} == set(item_types())
     for raw in raw_items:

@@ -339,6 +339,21 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"member": OK, "service": OK, "admin": OK},
     ),
+    "registerDevice": (
+        'mutation { registerDevice(platform: IOS, token: "a1b2c3") { __typename } }',
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "unregisterDevice": (
+        'mutation { unregisterDevice(token: "a1b2c3") { __typename } }',
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
+    "myDevices": (
+        "{ myDevices { id platform registeredAt } }",
+        {},
+        {"member": OK, "service": "FORBIDDEN", "admin": "FORBIDDEN"},
+    ),
     "myReviews": (
         "{ myReviews { edges { node { status } } } }",
         {},

@@ -367,6 +367,18 @@ GRAPHQL_ERROR_CASES = {
             ("with a count beyond Int", {"caps": [{"maxCount": 2**31, "windowHours": 1}]}),
         )
     },
+    "registerDevice on an unknown platform": (
+        'mutation { registerDevice(platform: WINDOWS, token: "t") { __typename } }',
+        None,
+    ),
+    "registerDevice without a token": (
+        "mutation { registerDevice(platform: IOS) { __typename } }",
+        None,
+    ),
+    "registerDevice with a numeric token": (
+        "mutation($t: String!) { registerDevice(platform: IOS, token: $t) { __typename } }",
+        {"t": 42},
+    ),
     "missing required field": (RECORD_ORDER, {"input": {"orderId": "o-new"}}),
     "missing variables": (RECORD_ORDER, None),
     "syntax error": ("mutation { recordOrder(input: {", None),
@@ -454,6 +466,10 @@ VOTE = """mutation($id: ID!) { voteReview(reviewId: $id, helpful: true) {
   __typename ... on UserError { code message } ... on InvalidInput { field } } }"""
 WITHDRAW_VOTE = """mutation($id: ID!) { withdrawReviewVote(reviewId: $id) {
   __typename ... on UserError { code message } ... on InvalidInput { field } } }"""
+REGISTER_DEVICE = """mutation($token: String!) { registerDevice(platform: ANDROID, token: $token) {
+  __typename ... on UserError { code message } ... on InvalidInput { field } } }"""
+UNREGISTER_DEVICE = """mutation($token: String!) { unregisterDevice(token: $token) {
+  __typename ... on UserError { code message } ... on InvalidInput { field } } }"""
 OWN, PENDING = (f"rev_{member_id_for(c).removeprefix('mbr_')}_sku-1" for c in ("cust-1", "cust-2"))
 
 # Member operations (as cust-1, whose review of sku-1 is approved; cust-2's is pending).
@@ -467,6 +483,23 @@ MEMBER_UNION_CASES = {
         for name, doc in (("vote", VOTE), ("withdraw", WITHDRAW_VOTE))
         for rid in ("", "rev_x", OWN + "\x00", OWN + "\u202e", f"rev_{'0' * 26}_bad sku", BIG)
     },
+    **{
+        f"{name}: token {token[:12]!r}": (
+            doc,
+            {"token": token},
+            ("InvalidInput", "INVALID_INPUT", "token"),
+        )
+        for name, doc in (
+            ("register device", REGISTER_DEVICE),
+            ("unregister device", UNREGISTER_DEVICE),
+        )
+        for token in ("", "a b", "tok\x00", "t\u00f6k", "\u200b", BIG)
+    },
+    "register device: push not set up": (
+        REGISTER_DEVICE,
+        {"token": "a1b2c3"},
+        ("PushNotConfigured", "PUSH_NOT_CONFIGURED", None),
+    ),
     "vote: own review": (VOTE, {"id": OWN}, ("InvalidInput", "OWN_REVIEW", "reviewId")),
     "vote: a pending review": (VOTE, {"id": PENDING}, ("NotFound", "NOT_FOUND", None)),
     "withdraw: a pending review": (WITHDRAW_VOTE, {"id": PENDING}, ("NotFound", "NOT_FOUND", None)),
