@@ -28,11 +28,21 @@ from api.idempotency import Plan, versioned_write
 from api.members import store as members
 from api.members.model import Channel, Member
 from api.nudges import store
+from api.nudges.channels import (
+    KIND_TAG,
+    MEMBER_TAG,
+    SUBJECT_TAG,
+    Channels,
+    EndpointDisabled,
+    PermanentFailure,
+)
+from api.nudges.devices import DeviceService
 from api.nudges.model import MessageContext, NudgeConfig, NudgeRecord, NudgeStatus, Rendered
 from api.nudges.queue import Message
 from api.nudges.rules import consented_channels, is_quiet, next_allowed, zone
 from api.nudges.rules_model import Candidate, DropReason, NudgeKind
 from api.nudges.scheduler import ConfigSource
+from api.nudges.suppressions import SuppressionService
 from api.nudges.unsubscribe import UnsubscribeService
 from api.observability import count, logger
 from api.program import store as program_store
@@ -55,35 +65,12 @@ ACTION_PATHS = {
 }
 
 
-class PermanentFailure(Exception):
-    """The provider refused the message for good: retrying cannot help."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 class Suppressed(PermanentFailure):
     """Not to be sent at all: the address bounced hard or complained."""
 
 
 class Renderer(Protocol):
     def render(self, name: str, context: MessageContext) -> Rendered: ...
-
-
-class Outbox(Protocol):
-    """The providers (api/nudges/channels.py): each returns the provider's message id, raises
-    PermanentFailure when retrying cannot help, anything else when it may."""
-
-    def send_email(
-        self, to: str, rendered: Rendered, headers: dict[str, str], tags: dict[str, str]
-    ) -> str: ...
-
-    def send_sms(self, phone: str, rendered: Rendered) -> str: ...
-
-    def send_push(self, member_id: str, rendered: Rendered) -> str: ...
-
-    def email_suppressed(self, address: str) -> bool: ...
 
 
 class Outcome(StrEnum):
@@ -104,8 +91,9 @@ class Claim:
     currency: str
 
 
-class TransientFailure(Exception):
-    """Retry later (the handler reports the message failed; SQS redelivers it)."""
+class RetryLater(Exception):
+    """Retry later: the record is QUEUED again, and the handler reports the message failed
+    (SQS redelivers it after a backoff)."""
 
 
 class Sender:
@@ -117,7 +105,9 @@ class Sender:
         program: ProgramService,
         configs: ConfigSource,
         renderer: Renderer,
-        outbox: Outbox,
+        channels: Channels,
+        devices: DeviceService,
+        suppressions: SuppressionService,
         unsubscribe: UnsubscribeService,
     ) -> None:
         self._clock = clock
@@ -125,12 +115,14 @@ class Sender:
         self._program = program
         self._configs = configs
         self._renderer = renderer
-        self._outbox = outbox
+        self._channels = channels
+        self._devices = devices
+        self._suppressions = suppressions
         self._unsubscribe = unsubscribe
 
     def send(self, message: Message) -> Outcome:
-        """Send the nudge the message names, at most once. Raises TransientFailure when a
-        retry may succeed (the record is QUEUED again)."""
+        """Send the nudge the message names, at most once. Raises RetryLater when a retry
+        may succeed (the record is QUEUED again)."""
         nudge = self._configs.get()
         claimed = self._claim(message, nudge)
         if not isinstance(claimed, Claim):
@@ -153,7 +145,7 @@ class Sender:
                 count("NudgesFailed")
                 return Outcome.FAILED
             self._finish(record, claimed.now, NudgeStatus.QUEUED)
-            raise TransientFailure(str(exc)) from exc
+            raise RetryLater(str(exc)) from exc
         self._finish(record, claimed.now, NudgeStatus.SENT, message_id=message_id)
         count("NudgesSent")
         logger.info(
@@ -271,19 +263,32 @@ class Sender:
         if channel is Channel.EMAIL:
             if member.email is None:
                 raise PermanentFailure("NO_ADDRESS")
-            if self._outbox.email_suppressed(member.email):
+            if self._suppressions.is_suppressed(member.email):
                 raise Suppressed("ADDRESS_SUPPRESSED")
             headers = {
                 "List-Unsubscribe": link.list_unsubscribe,
                 "List-Unsubscribe-Post": link.list_unsubscribe_post,
             }
-            tags = {"member": member.id, "kind": record.kind.value}
-            return rendered, self._outbox.send_email(member.email, rendered, headers, tags)
+            # Complaints find the member by these tags (api/nudges/bounces.py).
+            tags = {MEMBER_TAG: member.id, KIND_TAG: record.kind.value, SUBJECT_TAG: record.subject}
+            return rendered, self._channels.send_email(member.email, rendered, headers, tags)
         if channel is Channel.SMS:
             if member.phone is None:
                 raise PermanentFailure("NO_PHONE")
-            return rendered, self._outbox.send_sms(member.phone, rendered)
-        return rendered, self._outbox.send_push(member.id, rendered)
+            return rendered, self._channels.send_sms(member.phone, rendered)
+        return rendered, self._push(member.id, rendered)
+
+    def _push(self, member_id: str, rendered: Rendered) -> str:
+        """To every device of the member; a disabled one is removed. The first message id."""
+        sent: list[str] = []
+        for device in self._devices.devices(member_id):
+            try:
+                sent.append(self._channels.send_push(device.endpoint_arn, rendered))
+            except EndpointDisabled:
+                self._devices.remove(member_id, device.endpoint_arn)
+        if not sent:
+            raise PermanentFailure("NO_DEVICE")
+        return sent[0]
 
     def _action(self, record: NudgeRecord) -> str:
         base = self._config.shop_url.rstrip("/")
