@@ -16,6 +16,7 @@ from api.feedback.reviews import ReviewService
 from api.feedback.surveys import SurveyService
 from api.members.service import MemberService
 from api.members.view import MemberReader
+from api.nudges.templates import TemplateService
 from api.nudges.unsubscribe import UnsubscribeService
 from api.points.maintenance import MaintenanceService
 from api.points.orders import OrderService
@@ -68,6 +69,7 @@ class Services:
     surveys: SurveyService
     follow_ups: FollowUpService
     unsubscribe: UnsubscribeService  # one-click unsubscribe links
+    templates: TemplateService  # nudge message templates: rendering, editing, preview
     events: EventBus | None  # where events out go (EventBridge); None: not configured
     reactions: Reactions  # to the table's stream
 
@@ -107,6 +109,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         surveys=SurveyService(config, clock, program, tiers),
         follow_ups=FollowUpService(clock, program),
         unsubscribe=UnsubscribeService(config, program, members),
+        templates=TemplateService(clock, config, program, MemberReader(program)),
         events=bus,
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(
