@@ -62,6 +62,7 @@ from schema.limits import QueryCostLimiter
 from schema.members.mutations import MemberMutation
 from schema.members.queries import MemberQuery
 from schema.nudges.queries import NudgeQuery
+from schema.nudges.templates import NudgeTemplateMutation, NudgeTemplateQuery
 from schema.points.mutations import PointsMutation
 from schema.points.queries import PointsQuery
 from schema.program.mutations import ProgramMutation
@@ -89,6 +90,7 @@ Query = merge_types(
         SurveyQuery,
         FollowUpQuery,
         NudgeQuery,
+        NudgeTemplateQuery,
     ),
 )
 Mutation = merge_types(
@@ -103,6 +105,7 @@ Mutation = merge_types(
         FeedbackMutation,
         SurveyMutation,
         FollowUpMutation,
+        NudgeTemplateMutation,
     ),
 )
 
