@@ -16,6 +16,8 @@ from api.feedback.surveys_model import (
     SurveyKind,
 )
 from api.feedback.surveys_store import answer_to_item
+from api.nudges.rules_model import NudgeKind
+from api.nudges.templates_model import TemplateInput
 from api.points.model import AdjustInput, RefundInput
 from api.program.model import SettingsChange
 from api.program.store import SETTINGS_KEY
@@ -116,6 +118,9 @@ def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> No
     services.follow_ups.add_note(ADMIN, follow_up_id("ans_1"), "Called.", "n")
     services.follow_ups.resolve(ADMIN, follow_up_id("ans_1"), "Done.", 5, "r")
     FollowUpEventItem(*event_key(follow_up_id("ans_1")), claimed_at=START).save()
+    services.templates.save(
+        ADMIN, TemplateInput(NudgeKind.NPS_SURVEY, "nps", "en", "S", "<p>H</p>", "T", "M", "P", "B")
+    )
     raw_items = TableItem._get_connection().scan()["Items"]
     assert {raw["type"]["S"] for raw in raw_items} == set(item_types())
     for raw in raw_items:
