@@ -262,9 +262,13 @@ class TemplateService:
             if data.version is not None and data.version != current:
                 raise InvalidInput(
                     "version",
-                    f"This template is at version {current} (changed by "
-                    f"{'nobody' if item is None else item.updated_by}) since version "
-                    f"{data.version} was read: reload it and apply your changes again.",
+                    f"Version {data.version} is not the saved one: "
+                    + (
+                        "none is saved (0 saves a new one)."
+                        if item is None
+                        else f"{item.updated_by} saved version {current} at "
+                        f"{item.updated_at.isoformat()}; reload it and apply your changes again."
+                    ),
                 )
             if item is None and self._count(data.kind) >= MAX_PER_KIND:
                 raise InvalidInput("name", f"At most {MAX_PER_KIND} saved templates per kind.")
