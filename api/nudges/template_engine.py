@@ -46,7 +46,6 @@ from jinja2 import (
 )
 from jinja2.exceptions import SecurityError
 from jinja2.filters import FILTERS
-from jinja2.meta import find_undeclared_variables
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.tests import TESTS
@@ -260,7 +259,9 @@ def _check_names(part: Part, tree: nodes.Template, allowed: frozenset[str]) -> N
             key = str(access.arg.value) if isinstance(access.arg, nodes.Const) else ""
         if not (isinstance(target, nodes.Name) and target.name == "links" and key in LINKS):
             raise _refuse(part, access.lineno, f"Only {links} may be looked up in templates.")
-    unknown = find_undeclared_variables(tree) - allowed
+    # Nothing can assign (no set, for, with, macros): every name read must be a variable,
+    # including Jinja's own (`self`, `loop`), which templates have no use for.
+    unknown = {name.name for name in tree.find_all(nodes.Name)} - allowed
     if unknown:
         raise _refuse(
             part,

@@ -311,6 +311,7 @@ REFUSED = [
     ("email_text", "{{ member.name }}", "links.unsubscribe"),
     ("email_text", "{{ nmae }}", "Unknown variable 'nmae'"),
     ("email_text", "{{ tier }}", "Unknown variable 'tier'"),  # not a POINTS_EXPIRING value
+    ("email_text", "{{ self }}", "Unknown variable 'self'"),
     ("email_text", "{{ points|date }}", "date: the value is not a date"),
     ("email_subject", "x" * 501, "At most 500 characters"),
     ("email_html", "x" * 50_001, "At most 50000 characters"),
