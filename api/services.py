@@ -23,8 +23,10 @@ from api.nudges.channels import AwsChannels, Channels
 from api.nudges.devices import DeviceService
 from api.nudges.queue import SqsQueue
 from api.nudges.scheduler import NudgeScheduler
+from api.nudges.sender import Sender
 from api.nudges.settings import NudgeConfigs
 from api.nudges.suppressions import SuppressionService
+from api.nudges.templates import TemplateService
 from api.nudges.unsubscribe import UnsubscribeService
 from api.points.maintenance import MaintenanceService
 from api.points.orders import OrderService
@@ -80,11 +82,13 @@ class Services:
     nudge_config: NudgeConfigs  # triggers and rules, cached per container
     nudge_queue: SqsQueue | None  # scheduler -> sender; None: not configured
     nudge_scheduler: NudgeScheduler  # the hourly job
+    nudge_sender: Sender  # the queue's consumer
     nudges: NudgeAdmin  # records, lift, explain, runs on demand
     channels: Channels  # SES and SNS: email, SMS, push
     devices: DeviceService  # members' push devices
     suppressions: SuppressionService  # email addresses that bounced or complained
     mail_feedback: BounceHandler  # SES bounces and complaints, through SNS
+    templates: TemplateService  # nudge message templates: rendering, editing, preview
     events: EventBus | None  # where events out go (EventBridge); None: not configured
     reactions: Reactions  # to the table's stream
 
@@ -115,6 +119,22 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     )
     channels = AwsChannels(config)
     suppressions = SuppressionService(clock, program)
+    devices = DeviceService(config, clock, program, channels)
+    unsubscribe = UnsubscribeService(config, program, members)
+    templates = TemplateService(
+        clock, config, program, MemberReader(program), values_source=scheduler.preview_values
+    )
+    sender = Sender(
+        clock=clock,
+        config=config,
+        program=program,
+        configs=nudge_config,
+        renderer=templates,
+        channels=channels,
+        devices=devices,
+        suppressions=suppressions,
+        unsubscribe=unsubscribe,
+    )
     return Services(
         config=config,
         clock=clock,
@@ -139,15 +159,17 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         reviews=reviews,
         surveys=surveys,
         follow_ups=FollowUpService(clock, program),
-        unsubscribe=UnsubscribeService(config, program, members),
+        unsubscribe=unsubscribe,
         nudge_config=nudge_config,
         nudge_queue=queue,
         nudge_scheduler=scheduler,
+        nudge_sender=sender,
         nudges=NudgeAdmin(config, program, scheduler),
         channels=channels,
-        devices=DeviceService(config, clock, program, channels),
+        devices=devices,
         suppressions=suppressions,
         mail_feedback=BounceHandler(suppressions, members),
+        templates=templates,
         events=bus,
         # One line per domain that reacts to the table's stream.
         reactions=Reactions(

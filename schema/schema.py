@@ -65,6 +65,7 @@ from schema.nudges.admin import NudgeAdminMutation, NudgeAdminQuery
 from schema.nudges.devices import DeviceMutation, DeviceQuery
 from schema.nudges.queries import NudgeQuery
 from schema.nudges.settings import NudgeSettingsMutation, NudgeSettingsQuery
+from schema.nudges.templates import NudgeTemplateMutation, NudgeTemplateQuery
 from schema.points.mutations import PointsMutation
 from schema.points.queries import PointsQuery
 from schema.program.mutations import ProgramMutation
@@ -95,6 +96,7 @@ Query = merge_types(
         NudgeSettingsQuery,
         NudgeAdminQuery,
         DeviceQuery,
+        NudgeTemplateQuery,
     ),
 )
 Mutation = merge_types(
@@ -112,6 +114,7 @@ Mutation = merge_types(
         NudgeSettingsMutation,
         NudgeAdminMutation,
         DeviceMutation,
+        NudgeTemplateMutation,
     ),
 )
 

@@ -19,8 +19,10 @@ from api.feedback.surveys_store import answer_to_item
 from api.nudges.channels import Platform
 from api.nudges.devices_model import Device
 from api.nudges.devices_store import owner_item, token_id, with_devices
+from api.nudges.rules_model import NudgeKind
 from api.nudges.settings import NudgeConfigChange
 from api.nudges.suppressions_model import SuppressionReason
+from api.nudges.templates_model import TemplateInput
 from api.points.model import AdjustInput, RefundInput
 from api.program.model import SettingsChange
 from api.program.store import SETTINGS_KEY
@@ -127,6 +129,9 @@ def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> No
     with_devices(None, M1, [device]).save()
     owner_item(None, device.id, M1, device.endpoint_arn).save()
     services.suppressions.suppress("a@example.com", SuppressionReason.COMPLAINT)
+    services.templates.save(
+        ADMIN, TemplateInput(NudgeKind.NPS_SURVEY, "nps", "en", "S", "<p>H</p>", "T", "M", "P", "B")
+    )
     raw_items = TableItem._get_connection().scan()["Items"]
     assert {raw["type"]["S"] for raw in raw_items} == set(item_types())
     for raw in raw_items:

@@ -216,6 +216,21 @@ class NudgeScheduler:
                 logger.exception("Nudges not enqueued", extra={"member": member_id})
         return report
 
+    def preview_values(self, member: Member, kind: NudgeKind) -> dict[str, Value] | None:
+        """What a nudge of this kind would show the member now, for an admin's preview;
+        None where nothing is due for them (the preview shows sample values then)."""
+        if kind not in t.MEMBER_KINDS:
+            return None
+        now = self._program.current_time()
+        facts = t.Facts(member, now, self._tiers.config(), self._rewards.live())
+        trigger = self.configs.get().trigger(kind)
+        watch = Watch(member.id, kind)
+        found = t.member_subject(kind, watch, facts, trigger)
+        if found is None:
+            return None
+        due = t.values_for(kind, t.rearm(watch, found, now), facts, trigger)
+        return due.values if due.subject is not None else None
+
     # ---- deciding ------------------------------------------------------------------------
 
     def evaluate(

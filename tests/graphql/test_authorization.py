@@ -476,6 +476,30 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"member": "FORBIDDEN", "service": OK, "admin": OK},
     ),
+    "nudgeTemplates": (
+        "{ nudgeTemplates(kind: BIRTHDAY) { name locale saved { version } default { locale } } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "nudgePreview": (
+        f'{{ nudgePreview(memberId: "{member_id_for("cust-1")}", kind: POINTS_EXPIRING, '
+        "channel: EMAIL) { subject html text locale } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "saveNudgeTemplate": (
+        'mutation { saveNudgeTemplate(input: {kind: BIRTHDAY, name: "birthday", locale: "it", '
+        'emailSubject: "Auguri", emailHtml: "<p>Auguri</p>", emailText: "Auguri", '
+        'smsText: "Auguri", pushTitle: "Auguri", pushBody: "Auguri"}) { __typename } }',
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "deleteNudgeTemplate": (
+        'mutation { deleteNudgeTemplate(kind: BIRTHDAY, name: "birthday", locale: "it") '
+        "{ __typename } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
     "resetTestClock": (
         "mutation { resetTestClock { __typename } }",
         {},
@@ -530,6 +554,7 @@ def _snapshot(services: Services) -> Any:
         [services.referrals.overview(ADMIN_PRINCIPAL, m) for m in members],
         services.follow_ups.get(ADMIN_PRINCIPAL, "fu_ans_1"),
         nudge_config.read_config(),
+        services.templates.templates(ADMIN_PRINCIPAL),
     )
 
 

@@ -531,6 +531,39 @@ def test_member_failures_are_union_members_with_codes(
     assert TableItem._get_connection().scan()["Items"] == before
 
 
+SAVE_TEMPLATE = (
+    "mutation($input: NudgeTemplateInput!) { saveNudgeTemplate(input: $input) { " + FAILURE + " } }"
+)
+DELETE_TEMPLATE = (
+    "mutation($kind: NudgeKind!, $name: String!, $locale: String!) { "
+    "deleteNudgeTemplate(kind: $kind, name: $name, locale: $locale) { " + FAILURE + " } }"
+)
+PREVIEW = (
+    "query($id: ID!, $kind: NudgeKind!, $channel: Channel!, $name: String, $locale: String) { "
+    "nudgePreview(memberId: $id, kind: $kind, channel: $channel, name: $name, "
+    "locale: $locale) { text } }"
+)
+
+
+def template_with(**changes: Any) -> dict[str, Any]:
+    base = {
+        "kind": "POINTS_EXPIRING",
+        "name": "points-expiring",
+        "locale": "en",
+        "emailSubject": "{{ points|number }} points",
+        "emailHtml": '<p>{{ points|number }} <a href="{{ links.unsubscribe }}">Stop</a></p>',
+        "emailText": "{{ points|number }} {{ links.unsubscribe }}",
+        "smsText": "{{ points|number }} {{ links.unsubscribe }}",
+        "pushTitle": "Points",
+        "pushBody": "{{ points|number }} points",
+    }
+    return {"input": {**base, **changes}}
+
+
+def preview_with(**changes: Any) -> dict[str, Any]:
+    return {"id": member_id_for("cust-1"), "kind": "BIRTHDAY", "channel": "EMAIL", **changes}
+
+
 # Admin operations: (mutation, variables, the union member's typename, code and field).
 ADMIN_UNION_CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str | None]]] = {
     **{
@@ -589,6 +622,88 @@ ADMIN_UNION_CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str | No
         {"input": {"expectedVersion": 7, "attributionDays": 3}},
         ("VersionConflict", "VERSION_CONFLICT", None),
     ),
+    "template: syntax error": (
+        SAVE_TEMPLATE,
+        template_with(emailHtml="<p>\n{{ points|number }\n</p>"),
+        ("InvalidInput", "INVALID_INPUT", "emailHtml"),
+    ),
+    **{
+        f"template: {what}": (
+            SAVE_TEMPLATE,
+            template_with(emailText=source),
+            ("InvalidInput", "INVALID_INPUT", "emailText"),
+        )
+        for what, source in (
+            ("include", "{% include 'x' %}"),
+            ("import", "{% import 'x' as y %}"),
+            ("set", "{% set x = 1 %}"),
+            ("call", "{{ shop_name.upper() }}"),
+            ("dunder", "{{ links.__class__ }}"),
+            ("attr filter", "{{ links|attr('x') }}"),
+            ("text times a billion", "{{ shop_name * 1000000000 }}"),
+            ("power", "{{ 9 ** 999999 }}"),
+            ("unknown variable", "{{ secret }}"),
+            ("a value of another kind", "{{ reward }}"),
+            ("empty", ""),
+            ("oversized", BIG),
+        )
+    },
+    "template: script": (
+        SAVE_TEMPLATE,
+        template_with(emailHtml="<script>alert(1)</script>"),
+        ("InvalidInput", "INVALID_INPUT", "emailHtml"),
+    ),
+    "template: tracking pixel": (
+        SAVE_TEMPLATE,
+        template_with(emailHtml='<img src="https://t.example/p.gif">'),
+        ("InvalidInput", "INVALID_INPUT", "emailHtml"),
+    ),
+    "template: SMS too long once rendered": (
+        SAVE_TEMPLATE,
+        template_with(smsText="{{ links.unsubscribe }}" * 6),
+        ("InvalidInput", "INVALID_INPUT", "smsText"),
+    ),
+    **{
+        f"template name {value[:12]!r}": (
+            SAVE_TEMPLATE,
+            template_with(name=value),
+            ("InvalidInput", "INVALID_INPUT", "name"),
+        )
+        for value in ("", "a b", "a#b", "\u00e9t\u00e9", BIG)
+    },
+    **{
+        f"template locale {value[:12]!r}": (
+            SAVE_TEMPLATE,
+            template_with(locale=value),
+            ("InvalidInput", "INVALID_INPUT", "locale"),
+        )
+        for value in ("", "english", "fr_FR", "fr-ca", BIG)
+    },
+    "template: a version never saved": (
+        SAVE_TEMPLATE,
+        template_with(version=3),
+        ("InvalidInput", "INVALID_INPUT", "version"),
+    ),
+    "template: a negative version": (
+        SAVE_TEMPLATE,
+        template_with(version=-1),
+        ("InvalidInput", "INVALID_INPUT", "version"),
+    ),
+    "delete: nothing saved": (
+        DELETE_TEMPLATE,
+        {"kind": "BIRTHDAY", "name": "birthday", "locale": "en"},
+        ("NotFound", "NOT_FOUND", None),
+    ),
+    "delete: bad name": (
+        DELETE_TEMPLATE,
+        {"kind": "BIRTHDAY", "name": BIG, "locale": "en"},
+        ("InvalidInput", "INVALID_INPUT", "name"),
+    ),
+    "delete: bad locale": (
+        DELETE_TEMPLATE,
+        {"kind": "BIRTHDAY", "name": "birthday", "locale": "x"},
+        ("InvalidInput", "INVALID_INPUT", "locale"),
+    ),
 }
 
 
@@ -604,4 +719,54 @@ def test_admin_failures_are_union_members_with_codes(
     assert result["__typename"] == typename, response.raw
     assert (result["code"], result.get("field")) == (code, field)
     assert result["message"]
+    assert TableItem._get_connection().scan()["Items"] == before
+
+
+# Admins' reads and malformed arguments: (document, variables, the error's code and field).
+ADMIN_ERROR_CASES = {
+    "preview: unknown member": (
+        PREVIEW,
+        preview_with(id=member_id_for("cust-404")),
+        ("MEMBER_NOT_FOUND", None),
+    ),
+    "preview: malformed member id": (
+        PREVIEW,
+        preview_with(id="cust-1"),
+        ("INVALID_INPUT", "memberId"),
+    ),
+    "preview: bad template name": (PREVIEW, preview_with(name="a b"), ("INVALID_INPUT", "name")),
+    "preview: bad locale": (PREVIEW, preview_with(locale=BIG), ("INVALID_INPUT", "locale")),
+    "preview: unknown kind": (PREVIEW, preview_with(kind="JACKPOT"), ("BAD_USER_INPUT", None)),
+    "preview: unknown channel": (PREVIEW, preview_with(channel="FAX"), ("BAD_USER_INPUT", None)),
+    "templates: unknown kind": (
+        "{ nudgeTemplates(kind: JACKPOT) { name } }",
+        None,
+        ("GRAPHQL_VALIDATION_FAILED", None),
+    ),
+    "template: version beyond Int": (
+        SAVE_TEMPLATE,
+        template_with(version=2**31),
+        ("BAD_USER_INPUT", None),
+    ),
+    "template: a part missing": (
+        SAVE_TEMPLATE,
+        {"input": {k: v for k, v in template_with()["input"].items() if k != "smsText"}},
+        ("BAD_USER_INPUT", None),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ADMIN_ERROR_CASES)
+def test_admin_reads_refuse_bad_input_with_codes(
+    invoke: Invoke, services: Services, case: str
+) -> None:
+    enroll(services, "cust-1")
+    document, variables, (code, field) = ADMIN_ERROR_CASES[case]
+    before = TableItem._get_connection().scan()["Items"]
+    response = invoke(document, variables, ADMIN)
+    assert response.status in (200, 400)
+    (error,) = response.body["errors"]
+    assert error["message"]
+    assert "Unexpected" not in error["message"]
+    assert (error["extensions"].get("code"), error["extensions"].get("field")) == (code, field)
     assert TableItem._get_connection().scan()["Items"] == before
