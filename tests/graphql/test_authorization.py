@@ -516,6 +516,33 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {},
         {"admin": OK, **_NOT_ADMIN},
     ),
+    "memberNudges": (
+        f'{{ memberNudges(memberId: "{member_id_for("cust-1")}") '
+        "{ edges { node { kind status } } } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "nudges": (
+        "{ nudges(kind: BIRTHDAY) { edges { cursor } pageInfo { hasNextPage } } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "nudgeLift": (
+        '{ nudgeLift(kind: WIN_BACK, from: "2026-01-01", to: "2026-03-01") '
+        "{ treated control difference low high } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "explainNudges": (
+        "{ explainNudges(kind: POINTS_EXPIRING) { memberId outcome reason } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
+    "runNudges": (
+        "mutation { runNudges { __typename ... on NudgeRun { members queued } } }",
+        {},
+        {"admin": OK, **_NOT_ADMIN},
+    ),
 }
 
 

@@ -748,6 +748,48 @@ ADMIN_ERROR_CASES = {
         template_with(version=2**31),
         ("BAD_USER_INPUT", None),
     ),
+    "memberNudges: malformed member id": (
+        '{ memberNudges(memberId: "cust-1") { edges { cursor } } }',
+        None,
+        ("INVALID_INPUT", "memberId"),
+    ),
+    "memberNudges: a cursor of nothing": (
+        f'{{ memberNudges(memberId: "{member_id_for("cust-1")}", after: "bm9wZQ") '
+        "{ edges { cursor } } }",
+        None,
+        ("INVALID_INPUT", "after"),
+    ),
+    "memberNudges: first 0": (
+        f'{{ memberNudges(memberId: "{member_id_for("cust-1")}", first: 0) '
+        "{ edges { cursor } } }",
+        None,
+        ("INVALID_INPUT", "first"),
+    ),
+    "nudges: a huge cursor": (
+        '{ nudges(kind: BIRTHDAY, after: "%s") { edges { cursor } } }' % ("A" * 5000),
+        None,
+        ("INVALID_INPUT", "after"),
+    ),
+    "nudgeLift: to before from": (
+        '{ nudgeLift(kind: BIRTHDAY, from: "2026-03-02", to: "2026-03-01") { treated } }',
+        None,
+        ("INVALID_INPUT", "to"),
+    ),
+    "nudgeLift: over a year": (
+        '{ nudgeLift(kind: BIRTHDAY, from: "2020-01-01", to: "2026-03-01") { treated } }',
+        None,
+        ("INVALID_INPUT", "to"),
+    ),
+    "nudgeLift: not a date": (
+        '{ nudgeLift(kind: BIRTHDAY, from: "2026-02-30", to: "2026-03-01") { treated } }',
+        None,
+        ("GRAPHQL_VALIDATION_FAILED", None),
+    ),
+    "explainNudges: first 1000": (
+        "{ explainNudges(kind: BIRTHDAY, first: 1000) { outcome } }",
+        None,
+        ("INVALID_INPUT", "first"),
+    ),
     "template: a part missing": (
         SAVE_TEMPLATE,
         {"input": {k: v for k, v in template_with()["input"].items() if k != "smsText"}},
