@@ -14,6 +14,7 @@ import pytest
 
 from api.members.model import Channel, ConsentInput, ProfileChange
 from api.nudges import store
+from api.nudges.channels import AwsChannels
 from api.nudges.model import NudgeStatus, Trigger
 from api.nudges.queue import Message
 from api.nudges.rules_model import NudgeKind
@@ -26,10 +27,16 @@ from tests.support import member
 SUBJECT = "2026-03-31"
 
 
+def ses_of(nudges: Nudges) -> Any:
+    channels = nudges.services.channels
+    assert isinstance(channels, AwsChannels)
+    return channels.ses
+
+
 @pytest.fixture
 def sent(nudges: Nudges) -> Iterator[list[dict[str, Any]]]:
     """What the sender asked SES to send (moto keeps less: no headers, one body)."""
-    ses = nudges.services.channels.ses
+    ses = ses_of(nudges)
     ses.create_email_identity(EmailIdentity="no-reply@example.com")
     seen: list[dict[str, Any]] = []
 
@@ -121,7 +128,7 @@ def test_transient_failures_go_back_to_the_queue_then_fail_for_good(
     nudges: Nudges, sent: list[dict[str, Any]]
 ) -> None:
     m, message = queued(nudges)
-    ses = nudges.services.channels.ses
+    ses = ses_of(nudges)
 
     def throttled(**_: Any) -> None:
         raise ConnectionError("SES unreachable")
@@ -143,7 +150,7 @@ def test_a_transient_failure_then_success_sends_once(
     nudges: Nudges, sent: list[dict[str, Any]]
 ) -> None:
     m, message = queued(nudges)
-    ses = nudges.services.channels.ses
+    ses = ses_of(nudges)
     calls: list[int] = []
 
     def once_unreachable(**_: Any) -> None:
