@@ -240,12 +240,7 @@ class NudgeScheduler:
         try:
             state = ledger.state(snapshot, member_id, self._program)
         except MemberNotFound:
-            gone = [
-                store.watch_from_item(item)
-                for key in watch_keys
-                if (item := snapshot.get(key, store.WatchItem)) is not None
-            ]
-            return Evaluation(None, self._program.now(self._program.load()), gone=gone)
+            return self._gone(snapshot, member_id, watch_keys)
         member, now = state.member, state.now
         records = store.history(member_id)
         known = {r.key: r for r in records}
@@ -336,6 +331,19 @@ class NudgeScheduler:
         )
         return ev
 
+    def _gone(self, snapshot: Snapshot, member_id: str, watch_keys: Sequence[Key]) -> Evaluation:
+        """An erased member: their watches go, and what waited for quiet hours ends."""
+        gone = [
+            store.watch_from_item(item)
+            for key in watch_keys
+            if (item := snapshot.get(key, store.WatchItem)) is not None
+        ]
+        ev = Evaluation(None, self._program.now(self._program.load()), gone=gone)
+        for record in store.history(member_id):
+            if record.status is NudgeStatus.HELD:
+                ev.held[record.key] = record
+        return ev
+
     def _due(self, watch: Watch, facts: t.Facts, config: NudgeConfig) -> t.Due:
         kind, member = watch.kind, facts.member
         balance = member.points.available(facts.now)
@@ -383,9 +391,20 @@ class NudgeScheduler:
     def _plan(
         self, ev: Evaluation, member_id: str, snapshot: Snapshot, queued: list[Message]
     ) -> Plan[RunReport]:
-        if ev.member is None:  # erased: nothing to nudge, ever
+        if ev.member is None:  # erased: nothing to nudge, ever; what waited ends
+            ended = [
+                replace(
+                    r,
+                    status=NudgeStatus.DROPPED,
+                    reason="MEMBER_GONE",
+                    send_at=None,
+                    updated_at=ev.now,
+                )
+                for r in ev.held.values()
+            ]
             return Plan(
-                RunReport(members=1),
+                RunReport(members=1, dropped=len(ended)),
+                changed=[store.record_to_item(r) for r in ended],
                 deleted=[store.watch_to_item(w) for w in ev.gone],
             )
         now = ev.now
@@ -407,15 +426,19 @@ class NudgeScheduler:
                 values=ev.values.get(c.key, {}),
             )
             if isinstance(decision, Send):
+                # Decided to send once (intent to treat): a nudge the sender held back for
+                # quiet hours keeps its first decision's time and is counted once.
+                first = record.queued_at is None
                 record = replace(
                     record,
                     status=NudgeStatus.QUEUED,
                     channel=decision.channel,
-                    queued_at=now,
+                    queued_at=now if first else record.queued_at,
                     send_at=None,
                 )
                 queued.append(Message(member_id, c.kind, c.subject))
-                added.append(Add(store.stats_item(c.kind, now.date()), {"treated": 1}))
+                if first:
+                    added.append(Add(store.stats_item(c.kind, now.date()), {"treated": 1}))
                 report += RunReport(queued=1)
             elif isinstance(decision, Hold):
                 record = replace(record, status=NudgeStatus.HELD, send_at=decision.until)

@@ -188,9 +188,7 @@ class Sender:
             if is_quiet(now, zone(member.time_zone), nudge.rules.quiet):
                 # Held in the queue into quiet hours: wait for them to end, then decide again.
                 until = next_allowed(now, member.time_zone, nudge.rules.quiet)
-                held = replace(
-                    record, status=NudgeStatus.HELD, send_at=until, updated_at=now, queued_at=None
-                )
+                held = replace(record, status=NudgeStatus.HELD, send_at=until, updated_at=now)
                 return Plan(Outcome.HELD, changed=[store.record_to_item(held)])
             claimed = replace(
                 record,

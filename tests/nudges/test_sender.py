@@ -193,3 +193,18 @@ def test_no_address_no_device_and_unknown_records(nudges: Nudges) -> None:
     assert record(m).reason == "NO_DEVICE"
     ghost = Message("mbr_00000000000000000000000000", NudgeKind.BIRTHDAY, "2026")
     assert nudges.services.nudge_sender.send(ghost) is Outcome.SKIPPED
+
+
+def test_held_back_by_the_sender_it_is_counted_once_for_lift(
+    nudges: Nudges, sent: list[dict[str, Any]]
+) -> None:
+    m, message = queued(nudges)
+    first = record(m).queued_at
+    nudges.clock.advance(timedelta(hours=9))  # 22:00 in Paris: the sender holds it back
+    assert nudges.services.nudge_sender.send(message) is Outcome.HELD
+    nudges.run(timedelta(hours=10))  # queued again after quiet hours
+    assert nudges.services.nudge_sender.send(message) is Outcome.SENT
+    assert record(m).queued_at == first
+    stats = store.StatsItem.get(*store.stats_key(NudgeKind.POINTS_EXPIRING, first.date()))
+    assert (stats.treated, stats.control) == (1, 0)
+    assert len(sent) == 1
