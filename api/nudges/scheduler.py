@@ -156,6 +156,12 @@ class NudgeScheduler:
             except ConcurrentUpdate:  # still due: the next run decides it
                 logger.warning("Nudges left for the next run", extra={"member": member_id})
                 report += RunReport(left=1)
+            except Exception:
+                # One member's bad data must not hold back everyone else's nudges: logged
+                # (and alarmed on), left due, tried again next run.
+                logger.exception("Nudges failed for a member", extra={"member": member_id})
+                count("NudgeMembersFailed")
+                report += RunReport(left=1)
         count("NudgesQueued", report.queued)
         count("NudgesHeldOut", report.held_out)
         count("NudgesDropped", report.dropped)

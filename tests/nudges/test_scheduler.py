@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from api.feedback.reviews_model import ReviewInput
+from api.members import store as members_store
 from api.members.model import Channel, ConsentInput, ProfileChange
 from api.members.store import member_key
 from api.nudges import store
@@ -218,3 +219,18 @@ def test_an_erased_member_is_dropped_from_every_wait(nudges: Nudges) -> None:
     held = by_kind(m)["POINTS_EXPIRING#2026-03-31"]
     assert (held.status, held.reason) == (NudgeStatus.DROPPED, "MEMBER_GONE")
     assert nudges.run(timedelta(hours=1)).members == 0  # nothing of theirs is due any more
+
+
+def test_one_members_bad_data_does_not_hold_back_the_others(nudges: Nudges) -> None:
+    nudges.configure(NudgeKind.BIRTHDAY)
+    bad = enroll(nudges.services, "bad", birthday=date(1990, 3, 1))
+    good = enroll(nudges.services, "good", birthday=date(1990, 3, 1))
+    flush(nudges.stream, nudges.services)
+    TableItem._get_connection().update_item(
+        *member_key(bad),
+        actions=[members_store.MemberItem.time_zone.set("Mars/Olympus_Mons")],
+    )
+    report = nudges.scheduler.run()
+    assert (report.queued, report.left) == (1, 1)
+    assert by_kind(good)["BIRTHDAY#2026"].status is NudgeStatus.QUEUED
+    assert by_kind(bad) == {}
