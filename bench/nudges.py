@@ -189,7 +189,7 @@ def scheduler_run(endpoint: str, due: int) -> tuple[float, float, dict[str, int]
     return elapsed, finding, dict(counted)
 
 
-def sender_batch() -> list[float]:
+def sender_batch() -> tuple[list[float], dict[str, int]]:
     """Ten queued nudges sent through the Lambda handler's record handler, one by one."""
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
@@ -214,12 +214,13 @@ def sender_batch() -> list[float]:
         ).run()
         assert {m.member_id for m in queue.sent} == set(ids[:10])
         timings = []
-        for n, message in enumerate(queue.sent):
-            record = SQSRecord(sqs_event(message, n))
-            started = time.perf_counter()
-            sender_handler.send(record)
-            timings.append(time.perf_counter() - started)
-        return timings
+        with count_requests() as counted:
+            for n, message in enumerate(queue.sent):
+                record = SQSRecord(sqs_event(message, n))
+                started = time.perf_counter()
+                sender_handler.send(record)
+                timings.append(time.perf_counter() - started)
+        return timings, dict(counted)
 
 
 def sqs_event(message: Message, n: int) -> dict[str, Any]:
@@ -249,10 +250,12 @@ def main() -> None:
                 f"{(elapsed - finding) * 1000 / due:.2f} ms per due member), "
                 f"{total} DynamoDB requests: {by_op}"
             )
-    timings = sender_batch()
+    timings, calls = sender_batch()
+    by_op = ", ".join(f"{op} x{n}" for op, n in sorted(calls.items()))
     print(
         f"  sender on moto, a batch of 10: {sum(timings) * 1000:.1f} ms, per message p50 "
-        f"{statistics.median(timings) * 1000:.2f} ms, max {max(timings) * 1000:.2f} ms"
+        f"{statistics.median(timings) * 1000:.2f} ms, max {max(timings) * 1000:.2f} ms; "
+        f"DynamoDB requests for the 10: {by_op}"
     )
 
 
