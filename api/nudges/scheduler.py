@@ -31,7 +31,7 @@ from api.errors import ConcurrentUpdate, MemberNotFound
 from api.feedback.reviews import ReviewService
 from api.feedback.surveys import SurveyService, nps_window
 from api.idempotency import Plan, versioned_write
-from api.members.model import Member
+from api.members.model import Channel, Member
 from api.nudges import store
 from api.nudges import triggers as t
 from api.nudges.model import NudgeConfig, NudgeRecord, NudgeStatus, Value, Watch
@@ -40,6 +40,7 @@ from api.nudges.rules import decide
 from api.nudges.rules_model import (
     Candidate,
     Decision,
+    Drop,
     DropReason,
     Hold,
     NudgeKind,
@@ -68,6 +69,25 @@ class ConfigSource(Protocol):
 
 def never() -> bool:
     return False
+
+
+def counts_for_caps(r: NudgeRecord) -> bool:
+    return r.status in (NudgeStatus.QUEUED, NudgeStatus.SENDING, NudgeStatus.SENT) or (
+        r.status is NudgeStatus.FAILED and r.reason == "INTERRUPTED"
+    )
+
+
+def _reachable(member: Member) -> frozenset[Channel]:
+    """Channels the member has an address for (push: devices are looked up at sending)."""
+    return frozenset(
+        c
+        for c, address in (
+            (Channel.EMAIL, member.email),
+            (Channel.SMS, member.phone),
+            (Channel.PUSH, "devices"),
+        )
+        if address
+    )
 
 
 @dataclass(frozen=True)
@@ -320,21 +340,25 @@ class NudgeScheduler:
                     )
                 )
 
+        # What caps count: every nudge on its way or gone, at its latest move (queued again
+        # after quiet hours, or sent), and one whose sender died mid-send (it may have gone).
         history = [
-            SentNudge(r.kind, r.subject, r.channel, r.queued_at)
+            SentNudge(r.kind, r.subject, r.channel, r.updated_at)
             for r in records
-            if r.status in (NudgeStatus.QUEUED, NudgeStatus.SENT)
-            and r.channel is not None
-            and r.queued_at is not None
+            if r.channel is not None and r.queued_at is not None and counts_for_caps(r)
+        ]
+        reachable = _reachable(member)
+        addressed = [
+            replace(c, channels=tuple(x for x in c.channels if x in reachable)) for c in candidates
         ]
         ev.decisions = decide(
-            candidates,
+            [c for c in addressed if c.channels],
             history=history,
             consents=member.consents,
             tz=member.time_zone,
             settings=config.rules,
             now=now,
-        )
+        ) + [Drop(c, DropReason.NO_ADDRESS) for c in addressed if not c.channels]
         return ev
 
     def _gone(self, snapshot: Snapshot, member_id: str, watch_keys: Sequence[Key]) -> Evaluation:
