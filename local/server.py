@@ -1,6 +1,7 @@
 """`make run`: the API on http://127.0.0.1:8000/graphql with GraphiQL, on an embedded DynamoDB
 (moto's server, in this process, which is also the EventBridge bus new follow-ups are
-announced on) seeded with demo data, or on DYNAMODB_ENDPOINT if set.
+announced on, and the SQS, SES and SNS nudges go through: local/messaging.py) seeded with demo
+data, or on DYNAMODB_ENDPOINT if set.
 
     python -m local                        the server (make run; STAGE, PORT)
     python -m local token [--customer ID] [--role member|admin|service]

@@ -103,12 +103,8 @@ def walk() -> Iterator[Walk]:
     """The README's walkthrough, once for this module."""
     with local_server() as server:
         admin = server.token("admin")
-        ids = {
-            c: server.post(f'{{ member(customerId: "{c}") {{ id }} }}', admin)["data"]["member"][
-                "id"
-            ]
-            for c in EXPECTED
-        }
+        member = '{ member(customerId: "%s") { id } }'
+        ids = {c: server.post(member % c, admin)["data"]["member"]["id"] for c in EXPECTED}
         jump, night = evening_jump(SystemClock().now())  # the program's time: not moved yet
         moved = server.post(ADVANCE, admin, {"input": {"seconds": jump}}, timeout=60)
         assert moved.get("data"), moved
@@ -153,13 +149,11 @@ def test_every_kind_goes_out_on_the_members_channel_after_their_quiet_hours(walk
                 assert record["status"] in ("QUEUED", "SENDING", "SENT"), (customer, record)
         for record in walk.last[customer]:
             assert record["messageId"], record
-            sent_at = datetime.fromisoformat(record["createdAt"])
-            assert sent_at.tzinfo is not None
     held = {c for c, rs in walk.first.items() if any(r["status"] == "HELD" for r in rs)}
     night = {c for c, (zone, _) in EXPECTED.items() if zone.split("/")[0] == walk.night}
     assert held == night
-    kinds = {k for _, ks in EXPECTED.values() for k in ks}
-    assert kinds == {k.value for k in NudgeKind}
+    every = {k for _, ks in EXPECTED.values() for k in ks}
+    assert every == {k.value for k in NudgeKind}
 
 
 def test_members_without_consent_are_recorded_not_sent(walk: Walk) -> None:
