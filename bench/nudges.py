@@ -46,6 +46,7 @@ from api.ids import member_id_for  # noqa: E402
 from api.members import store as members  # noqa: E402
 from api.members.model import Channel, Consent, Member  # noqa: E402
 from api.nudges import store  # noqa: E402
+from api.nudges.delivery import record_handler  # noqa: E402
 from api.nudges.model import Watch  # noqa: E402
 from api.nudges.queue import Message  # noqa: E402
 from api.nudges.rules_model import NudgeKind  # noqa: E402
@@ -213,12 +214,13 @@ def sender_batch() -> tuple[list[float], dict[str, int]]:
             queue=queue,
         ).run()
         assert {m.member_id for m in queue.sent} == set(ids[:10])
+        send = record_handler(services)
         timings = []
         with count_requests() as counted:
             for n, message in enumerate(queue.sent):
                 record = SQSRecord(sqs_event(message, n))
                 started = time.perf_counter()
-                sender_handler.send(record)
+                send(record)
                 timings.append(time.perf_counter() - started)
         return timings, dict(counted)
 
