@@ -16,9 +16,12 @@ from api.feedback.surveys_model import (
     SurveyKind,
 )
 from api.feedback.surveys_store import answer_to_item
+from api.members.model import Channel
+from api.nudges import store as nudge_store
 from api.nudges.channels import Platform
 from api.nudges.devices_model import Device
 from api.nudges.devices_store import owner_item, token_id, with_devices
+from api.nudges.model import NudgeRecord, NudgeStatus
 from api.nudges.rules_model import NudgeKind
 from api.nudges.settings import NudgeConfigChange
 from api.nudges.suppressions_model import SuppressionReason
@@ -132,6 +135,24 @@ def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> No
     services.templates.save(
         ADMIN, TemplateInput(NudgeKind.NPS_SURVEY, "nps", "en", "S", "<p>H</p>", "T", "M", "P", "B")
     )
+    # A nudge record (every kind of value), its listed copy and its day's lift counters.
+    nudge = NudgeRecord(
+        M1,
+        NudgeKind.BIRTHDAY,
+        "2026",
+        NudgeStatus.QUEUED,
+        START,
+        START,
+        START,
+        channel=Channel.EMAIL,
+        queued_at=START,
+        values={"n": 5, "d": START.date(), "t": START, "x": Decimal("1.5"), "s": "<b>"},
+    )
+    nudge_store.record_to_item(nudge).save()
+    nudge_store.listed_item(nudge).save()
+    stats = nudge_store.stats_item(NudgeKind.BIRTHDAY, START.date())
+    stats.treated = 1
+    stats.save()
     raw_items = TableItem._get_connection().scan()["Items"]
     assert {raw["type"]["S"] for raw in raw_items} == set(item_types())
     for raw in raw_items:
