@@ -46,7 +46,6 @@ from api.ids import member_id_for  # noqa: E402
 from api.members import store as members  # noqa: E402
 from api.members.model import Channel, Consent, Member  # noqa: E402
 from api.nudges import store  # noqa: E402
-from api.nudges.delivery import record_handler  # noqa: E402
 from api.nudges.model import Watch  # noqa: E402
 from api.nudges.queue import Message  # noqa: E402
 from api.nudges.rules_model import NudgeKind  # noqa: E402
@@ -58,6 +57,7 @@ from api.services import Services, build_services  # noqa: E402
 from api.store.base import TableItem  # noqa: E402
 from api.store.binding import bind  # noqa: E402
 from handlers import nudge_sender as sender_handler  # noqa: E402
+from handlers.nudge_delivery import record_handler  # noqa: E402
 from local.server import free_port  # noqa: E402
 from local.table import create_table  # noqa: E402
 from tests.nudges.support import KeptQueue  # noqa: E402

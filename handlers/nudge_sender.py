@@ -1,14 +1,14 @@
 """The nudge queue (SQS), in batches: each message is one nudge to send. The batch path
-(partial failures, backoff) is api/nudges/delivery.py, which `make run`'s poller shares."""
+(partial failures, backoff) is handlers/nudge_delivery.py, which `make run`'s poller shares."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from api.config import Config
-from api.nudges.delivery import process
 from api.observability import logger, metrics, traced
 from api.services import build_services
+from handlers.nudge_delivery import process
 
 services = build_services(Config.from_env())
 

@@ -1,7 +1,7 @@
 """Nudges in `make run`: the embedded moto server is also SQS, SES (v2) and SNS. At start the
 nudge queue (with its dead-letter queue), the sender's SES identity and the SNS platform
 applications for push are created there; a poller feeds the queue to the same batch path as
-the sender Lambda (api/nudges/delivery.py); and /local/mail shows what was sent, read from
+the sender Lambda (handlers/nudge_delivery.py); and /local/mail shows what was sent, read from
 moto's backends in this process. Nothing here is in the Lambda artifact.
 """
 

@@ -38,8 +38,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.clock import SystemClock
 from api.config import Config, Stage
-from api.nudges.delivery import process as send_nudges
 from api.services import Services, build_services
+from handlers.nudge_delivery import process as send_nudges
 from local.demo import DEMO_MEMBER, seed
 from local.messaging import (
     MAIL_PATH,

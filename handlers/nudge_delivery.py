@@ -1,6 +1,7 @@
 """The nudge queue's consumer, in batches: each SQS message names one nudge to send
 (api/nudges/sender.py). Shared by the Lambda (handlers/nudge_sender.py) and `make run`'s
-local poller (local/messaging.py), so both send through the same path.
+local poller (local/messaging.py), so both send through the same path; it takes the services
+as they are built (here, not in api/: it sits above the composition root).
 
 A message that fails is reported back alone (ReportBatchItemFailures) and comes back after a
 growing visibility timeout (backoff); after the queue's maxReceiveCount it goes to the
