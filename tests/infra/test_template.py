@@ -7,19 +7,27 @@ import json
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from packaging.requirements import Requirement
 
+from api.auth import Principal, Role
 from api.clock import ManualClock
 from api.config import Config, Stage
 from api.ids import member_id_for
-from api.members.model import EnrollInput
+from api.members import store as members_store
+from api.members.model import Channel, ConsentInput, EnrollInput
+from api.nudges import store as nudge_store
+from api.nudges.channels import AwsChannels, Platform
 from api.points.model import AdjustInput
 from api.points.store import order_key
 from api.program.model import ReferralChange, SettingsChange
@@ -48,6 +56,7 @@ from tests.graphql.conftest import (
     order_input,
 )
 from tests.infra.conftest import ROOT, TEMPLATES
+from tests.nudges.test_bounces import sns_event
 from tests.support import ADMIN as ADMIN_PRINCIPAL
 from tests.support import SERVICE as SERVICE_PRINCIPAL
 from tests.support import (
@@ -58,6 +67,7 @@ from tests.support import (
     http_api_event,
     iam_actions,
     order,
+    stored_member,
     unhappy_answer,
 )
 from tests.test_stream import CONTEXT as STREAM_CONTEXT
@@ -67,7 +77,7 @@ Template = dict[str, Any]
 YEAR = timedelta(days=365)
 
 
-def test_cfn_lint_passes(templates: dict[str, Template]) -> None:
+def test_cfn_lint_passes(templates: dict[str, Template], push_template: Template) -> None:
     """cfn-lint with .cfnlintrc.yaml: only W3005 is ignored, which the framework causes."""
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
     result = subprocess.run(
@@ -202,6 +212,7 @@ def test_functions_and_stages(templates: dict[str, Template]) -> None:
 
 STREAM_ARN = {"Fn::GetAtt": ["LoyaltyTable", "StreamArn"]}
 FAILURES_ARN = {"Fn::GetAtt": ["StreamFailures", "Arn"]}
+NUDGE_QUEUE_ARN = {"Fn::GetAtt": ["NudgeQueue", "Arn"]}
 BUS_ARN = {"Fn::GetAtt": ["LoyaltyEventBus", "Arn"]}
 BUS = "loyalty-api-test"
 
@@ -344,8 +355,43 @@ def test_the_stream_filter_admits_every_record_a_reaction_acts_on(
 # ---- least privilege --------------------------------------------------------------------
 
 
+_NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def _condition(template: Template, rule: Any) -> bool:
+    """A condition of the packaged template: params are filled in, so its values are literal."""
+    [(name, arg)] = rule.items()
+    if name == "Condition":
+        return _condition(template, template["Conditions"][arg])
+    if name == "Fn::Equals":
+        assert all(isinstance(a, str) for a in arg), arg
+        return bool(arg[0] == arg[1])
+    if name == "Fn::Not":
+        return not _condition(template, arg[0])
+    if name == "Fn::Or":
+        return any(_condition(template, a) for a in arg)
+    raise AssertionError(f"a condition this test does not know: {rule}")
+
+
+def _resolved(template: Template, node: Any) -> Any:
+    """The node with every Fn::If decided and AWS::NoValue left out, as CloudFormation does."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            name, yes, no = node["Fn::If"]
+            chosen = yes if _condition(template, template["Conditions"][name]) else no
+            return _resolved(template, chosen)
+        return {
+            k: v
+            for k, v in ((k, _resolved(template, v)) for k, v in node.items())
+            if v != _NO_VALUE
+        }
+    if isinstance(node, list):
+        return [v for v in (_resolved(template, v) for v in node) if v != _NO_VALUE]
+    return node
+
+
 def _statements(template: Template, role: str) -> list[dict[str, Any]]:
-    [policy] = template["Resources"][role]["Properties"]["Policies"]
+    [policy] = _resolved(template, template["Resources"][role]["Properties"]["Policies"])
     return list(policy["PolicyDocument"]["Statement"])
 
 
@@ -355,12 +401,27 @@ def _resource_kind(resource: Any) -> str:
         return "stream"
     if resource == FAILURES_ARN:
         return "queue"
+    if resource == NUDGE_QUEUE_ARN:
+        return "nudge-queue"
     if resource == BUS_ARN:
         return "bus"
     if resource == {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}:
         return "table"
     if "/index/due-index" in text and "LoyaltyTable" in text:
         return "index"
+    if resource == "*":  # SMS: a phone number has no ARN
+        return "*"
+    if resource in (APNS_APP, FCM_APP):
+        return f"{_platform(resource)}-application"
+    if ":endpoint/" in text:
+        # Under its application: .../app/APNS/<name> -> .../endpoint/APNS/<name>/*
+        application = APNS_APP if "APNS" in text else FCM_APP
+        assert f"{application}:app/" in text, text
+        return f"{_platform(application)}-endpoints"
+    if ":identity/example.com" in text:  # the emailIdentity param's default
+        return "identity"
+    if ":configuration-set/" in text and "NudgeConfigurationSet" in text:
+        return "configuration-set"
     raise AssertionError(f"a resource this test does not know: {text}")
 
 
@@ -372,7 +433,13 @@ def _granted(template: Template, role: str) -> set[tuple[str, str]]:
         actions = statement["Action"]
         assert statement["Effect"] == "Allow"
         assert "*" not in json.dumps(actions), statement
-        assert json.dumps(statement["Resource"]).count("*") <= int(statement["Sid"] == "Logs")
+        stars = json.dumps(statement["Resource"]).count("*")
+        if statement["Sid"] == "Sms":  # Publish to phone numbers alone, on "*"
+            assert (actions, statement["Resource"]) == (["sns:Publish"], "*"), statement
+        elif statement["Sid"] == "PushEndpoints":  # the endpoints of one application each
+            assert stars == len(statement["Resource"]), statement
+        else:
+            assert stars <= int(statement["Sid"] == "Logs"), statement
         if statement["Sid"] == "Logs":
             continue
         resources = statement["Resource"]
@@ -577,16 +644,23 @@ def _exercise_rewards(invoke: Any) -> None:
     assert archived.data["archiveReward"] == {"__typename": "RewardSaved"}
 
 
-def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
-    """Every GraphQL operation, replays included, against moto: the actions really used."""
+def _exercise_api(stage: Stage, push: bool = False) -> set[tuple[str, str]]:
+    """Every GraphQL operation, replays included, against moto: the actions really used
+    (push devices with their SNS applications set up, or not)."""
+    queue_url = _set_up_messaging(push)
     config = Config(
         stage=stage,
         table_name="loyalty-test",
         maintenance_workers=1,
         unsubscribe_keys="1:" + "k" * 32,
         public_base_url="https://api.shop.example",
+        # As serverless.yml configures the function: the queue outside prod only.
+        nudge_queue_url=None if stage is Stage.PROD else queue_url,
+        sns_apns_arn=APNS_APP if push else None,
+        sns_fcm_arn=FCM_APP if push else None,
     )
     services = build_services(config, ManualClock(START))
+    _win_back_due(services)
     handler = lambda_adapter(create_app(services, gateway_authenticator(config)))
     invoke = invoker(handler)
     redeem = {"input": {"points": 5, "reference": "cart", "idempotencyKey": "k"}}
@@ -608,7 +682,13 @@ def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
         }
     }
     follow_up = unhappy_answer(services)  # as the surveys write it, opened by the stream
-    with iam_actions() as used:
+    with ExitStack() as recording:
+        used = recording.enter_context(iam_actions())
+        sns = cast(AwsChannels, services.channels).sns
+        calls = [recording.enter_context(_aws_calls(sns, _sns_kinds))]
+        if services.nudge_queue is not None:
+            queue = services.nudge_queue.client
+            calls.append(recording.enter_context(_aws_calls(queue, _sqs_kinds)))
         updated = invoke(UPDATE_TIERS, LADDER, ADMIN).data["updateTiers"]
         assert updated["__typename"] == "TiersUpdated", updated
         for _ in range(2):  # the second time, every mutation is a replay
@@ -648,8 +728,26 @@ def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
         _exercise_surveys(invoke)
         _exercise_follow_ups(invoke, follow_up)
         _exercise_unsubscribe(invoke, handler)
+        _exercise_nudge_api(invoke, stage, push)
         invoke("mutation { advanceTestClock(input: {days: 400}) { __typename } }", None, ADMIN)
-    return used
+    return used.union(*calls)
+
+
+def _win_back_due(services: Any) -> None:
+    """A member with email consent whose last order was 61 days ago, its watch armed by the
+    stream: runNudges (outside prod) enqueues their win-back."""
+    then = build_services(services.config, ManualClock(START - timedelta(days=61)))
+    data = EnrollInput(
+        "cust-nudged",
+        "UTC",
+        "en",
+        email="cust-nudged@example.org",
+        consents=[ConsentInput(Channel.EMAIL, True, "app")],
+    )
+    then.members.enroll(SERVICE_PRINCIPAL, data)
+    order(then, "o-nudged", "10", customer_id="cust-nudged")
+    placed = reads.get(order_key("o-nudged"), TableItem)
+    services.reactions.dispatch(Change("ev-o-nudged", None, placed))
 
 
 def _exercise_unsubscribe(invoke: Any, handler: Any) -> None:
@@ -921,6 +1019,315 @@ def _stream_handler(monkeypatch: pytest.MonkeyPatch, stage: str) -> Any:
     return handler
 
 
+# ---- nudges -----------------------------------------------------------------------------
+
+ACCOUNT = "123456789012"  # moto's
+APNS_APP = f"arn:aws:sns:us-east-1:{ACCOUNT}:app/APNS/loyalty-ios"
+FCM_APP = f"arn:aws:sns:us-east-1:{ACCOUNT}:app/GCM/loyalty-android"
+SENDER = "Demo Shop <no-reply@shop.example>"
+MAIL_SET = "loyalty-api-test"
+NUDGE_QUEUE = "loyalty-api-test-nudges"
+# Win-back is due 60 days after enrolment and stale 7 days later: members enrolled at
+# NUDGED - 61 days are due at NUDGED, noon UTC (outside the default quiet hours in UTC).
+NUDGED = START + timedelta(days=161)
+NUDGE_MEMBERS = {"cust-mail": "EMAIL", "cust-text": "SMS", "cust-push": "PUSH"}
+# Every trigger's channels, so each member gets the one they consented to; no holdout.
+NUDGE_SETTINGS = """mutation($input: NudgeSettingsInput!) { updateNudgeSettings(input: $input) {
+  __typename } }"""
+REGISTER_DEVICE = """mutation($platform: DevicePlatform!, $token: String!) {
+  registerDevice(platform: $platform, token: $token) { __typename } }"""
+
+
+@contextmanager
+def _aws_calls(client: Any, kinds: Any) -> Iterator[set[tuple[str, str]]]:
+    """The IAM actions a botocore client's calls need, each on the kind of resource its
+    role grants it on: kinds(operation, params) names them."""
+    seen: set[tuple[str, str]] = set()
+
+    def before(model: Any, params: dict[str, Any], **_: Any) -> None:
+        seen.update(kinds(model.name, params))
+
+    client.meta.events.register("before-parameter-build", before)
+    try:
+        yield seen
+    finally:
+        client.meta.events.unregister("before-parameter-build", before)
+
+
+def _platform(arn: str) -> str:
+    return "apns" if "/APNS/" in arn else "fcm"
+
+
+def _sns_kinds(operation: str, params: dict[str, Any]) -> set[tuple[str, str]]:
+    if operation == "Publish":
+        # Granted on "*": a phone number has no ARN. That covers endpoints too.
+        return {("sns:Publish", "*")}
+    if operation == "CreatePlatformEndpoint":
+        application = params["PlatformApplicationArn"]
+        return {(f"sns:{operation}", f"{_platform(application)}-application")}
+    return {(f"sns:{operation}", f"{_platform(params['EndpointArn'])}-endpoints")}
+
+
+def _ses_kinds(operation: str, params: dict[str, Any]) -> set[tuple[str, str]]:
+    # SES v2 authorises SendEmail on the sending identity and on the configuration set.
+    assert operation == "SendEmail"
+    assert params["ConfigurationSetName"] == MAIL_SET
+    return {("ses:SendEmail", "identity"), ("ses:SendEmail", "configuration-set")}
+
+
+def _sqs_kinds(operation: str, params: dict[str, Any]) -> set[tuple[str, str]]:
+    # SendMessageBatch is authorised as SendMessage.
+    action = {"SendMessageBatch": "SendMessage"}.get(operation, operation)
+    return {(f"sqs:{action}", "nudge-queue")}
+
+
+def _nudge_env(monkeypatch: pytest.MonkeyPatch, stage: str, push: bool, queue_url: str) -> None:
+    """The nudge functions' environment, as serverless.yml sets it."""
+    for name, value in {
+        "STAGE": stage,
+        "TABLE_NAME": "loyalty-test",
+        "NUDGE_QUEUE_URL": queue_url,
+        "EMAIL_FROM": SENDER,
+        "SES_CONFIGURATION_SET": MAIL_SET,
+        "SNS_APNS_ARN": APNS_APP if push else "",
+        "SNS_FCM_ARN": FCM_APP if push else "",
+        "SMS_SENDER_ID": "DemoShop",
+        "SHOP_NAME": "Demo Shop",
+        "SHOP_URL": "https://shop.example",
+        "UNSUBSCRIBE_KEYS": "1:" + "k" * 32,
+        "PUBLIC_BASE_URL": "https://api.shop.example",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+def _set_up_messaging(push: bool) -> str:
+    """What the stack creates (the queue, the configuration set) and the shop sets up (a
+    verified sender; the push applications), in moto. The queue's URL."""
+    ses = boto3.client("sesv2", region_name="us-east-1")
+    ses.create_email_identity(EmailIdentity="shop.example")
+    ses.create_configuration_set(ConfigurationSetName=MAIL_SET)
+    if push:
+        sns = boto3.client("sns", region_name="us-east-1")
+        for name, platform in (("loyalty-ios", "APNS"), ("loyalty-android", "GCM")):
+            sns.create_platform_application(
+                Name=name, Platform=platform, Attributes={"PlatformCredential": "k"}
+            )
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    return str(sqs.create_queue(QueueName=NUDGE_QUEUE)["QueueUrl"])
+
+
+def _exercise_nudge_api(invoke: Any, stage: Stage, push: bool) -> None:
+    """Nudge settings, templates and their preview, records, lift, explain, runs on demand
+    (outside prod), and devices: registered on both platforms (again: no change), listed,
+    one unregistered. Without push set up, registering is a typed refusal."""
+    settings = {
+        "triggers": [
+            {"kind": kind, "channels": ["EMAIL", "SMS", "PUSH"]}
+            for kind in ("WIN_BACK", "POINTS_EXPIRING")
+        ],
+        "holdout": {"salt": "t", "percent": "0"},
+    }
+    saved = invoke(NUDGE_SETTINGS, {"input": settings}, ADMIN).data["updateNudgeSettings"]
+    assert saved == {"__typename": "NudgeSettingsUpdated"}, saved
+    assert invoke("{ nudgeSettings { version } }", None, ADMIN).data["nudgeSettings"]
+    member = member_id_for("cust-1")
+    template = {
+        "kind": "WIN_BACK",
+        "name": "win-back",
+        "locale": "en",
+        "emailSubject": "We miss you",
+        "emailHtml": "<p>Come back</p>",
+        "emailText": "Come back",
+        "smsText": "Come back",
+        "pushTitle": "We miss you",
+        "pushBody": "Come back",
+    }
+    saved_template = invoke(
+        "mutation($input: NudgeTemplateInput!) { saveNudgeTemplate(input: $input) { __typename } }",
+        {"input": template},
+        ADMIN,
+    )
+    assert saved_template.data["saveNudgeTemplate"] == {"__typename": "NudgeTemplateSaved"}
+    assert invoke("{ nudgeTemplates(kind: WIN_BACK) { name } }", None, ADMIN).data
+    for channel in ("EMAIL", "SMS", "PUSH"):
+        preview = invoke(
+            f'{{ nudgePreview(memberId: "{member}", kind: POINTS_EXPIRING, channel: {channel}) '
+            "{ text } }",
+            None,
+            ADMIN,
+        )
+        assert preview.data["nudgePreview"]["text"], preview.raw
+    deleted = invoke(
+        'mutation { deleteNudgeTemplate(kind: WIN_BACK, name: "win-back", locale: "en") '
+        "{ __typename } }",
+        None,
+        ADMIN,
+    )
+    assert deleted.data["deleteNudgeTemplate"] == {"__typename": "NudgeTemplateDeleted"}
+    for query in (
+        f'{{ memberNudges(memberId: "{member}") {{ edges {{ cursor }} }} }}',
+        "{ nudges(kind: WIN_BACK) { edges { cursor } } }",
+        '{ nudgeLift(kind: WIN_BACK, from: "2026-03-01", to: "2026-03-31") { treated } }',
+        "{ explainNudges(kind: POINTS_EXPIRING) { outcome } }",
+    ):
+        answer = invoke(query, None, ADMIN)
+        assert answer.body.get("errors") is None, answer.raw
+    ran = invoke("mutation { runNudges { __typename } }", None, ADMIN).data["runNudges"]
+    assert ran == {"__typename": "TestClockDisabled" if stage is Stage.PROD else "NudgeRun"}
+    for platform, token in (("IOS", "ab12"), ("ANDROID", "fcm-1"), ("IOS", "ab12")):
+        registered = invoke(REGISTER_DEVICE, {"platform": platform, "token": token})
+        expected = "DeviceRegistered" if push else "PushNotConfigured"
+        assert registered.data["registerDevice"] == {"__typename": expected}, registered.raw
+    devices = invoke("{ myDevices { platform } }").data["myDevices"]
+    assert len(devices) == (2 if push else 0)
+    unregistered = invoke(
+        'mutation { unregisterDevice(token: "fcm-1") { ... on DeviceUnregistered { removed } } }'
+    )
+    assert unregistered.data["unregisterDevice"] == {"removed": push}, unregistered.raw
+
+
+def _sqs_event(messages: list[dict[str, Any]], receives: int = 1) -> dict[str, Any]:
+    """Lambda's SQS event for messages received from the queue."""
+    arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{NUDGE_QUEUE}"
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": str(receives),
+                    "SentTimestamp": "1772366400000",
+                    "SenderId": ACCOUNT,
+                    "ApproximateFirstReceiveTimestamp": "1772366400000",
+                },
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+    }
+
+
+def _mail_event(kind: str, address: str, member_id: str) -> str:
+    """A bounce or complaint as SES publishes it to the topic (tests/nudges/test_bounces.py)."""
+    mail = {
+        "messageId": f"ses-{kind}",
+        "source": SENDER,
+        "destination": [address],
+        "tags": {"ses:configuration-set": [MAIL_SET], "member": [member_id]},
+    }
+    body: dict[str, Any] = (
+        {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": address}]}
+        if kind == "Bounce"
+        else {"complaintFeedbackType": "abuse", "complainedRecipients": [{"emailAddress": address}]}
+    )
+    return json.dumps({"eventType": kind, "mail": mail, kind.lower(): body})
+
+
+def _exercise_nudges(
+    stage: str, push: bool, monkeypatch: pytest.MonkeyPatch, queue_url: str
+) -> dict[str, set[tuple[str, str]]]:
+    """The three nudge functions from their entry points, on the clock of NUDGED: the
+    scheduler finds three members due for win-back (after the stream armed their watches)
+    and enqueues them; the sender sends by email (SES failing once: a retry with backoff),
+    text and push (one device disabled: removed), and a redelivered batch sends nothing
+    twice; SES's bounce and complaint of the email reach the events handler."""
+    _nudge_env(monkeypatch, stage, push, queue_url)
+    config = Config.from_env()
+    then = build_services(config, ManualClock(NUDGED - timedelta(days=61)))
+    ids = {}
+    for customer, channel in NUDGE_MEMBERS.items():
+        data = EnrollInput(
+            customer,
+            "UTC",
+            "en",
+            email=f"{customer}@example.org",
+            phone="+33612345678",
+            consents=[ConsentInput(Channel(channel), True, "app")],
+        )
+        ids[channel] = then.members.join(SERVICE_PRINCIPAL, data).member.id
+        enrolled = reads.get(members_store.member_key(ids[channel]), TableItem)
+        then.reactions.dispatch(Change(f"enrol-{customer}", None, enrolled))
+    if push:
+        owner = Principal(Role.MEMBER, ids["PUSH"], ids["PUSH"])
+        then.devices.register(owner, Platform.IOS, "ios-1")
+        android = then.devices.register(owner, Platform.ANDROID, "android-1")
+        sns = cast(AwsChannels, then.channels).sns
+        sns.set_endpoint_attributes(
+            EndpointArn=android.endpoint_arn, Attributes={"Enabled": "false"}
+        )
+    now = ManualClock(NUDGED)
+    used: dict[str, set[tuple[str, str]]] = {}
+
+    scheduler = importlib.reload(importlib.import_module("handlers.nudge_scheduler"))
+    scheduler.services = build_services(Config.from_env(), now)
+    queue = scheduler.services.nudge_queue
+    with iam_actions() as tables, _aws_calls(queue.client, _sqs_kinds) as sent:
+        report = scheduler.handler({}, _Context())
+    assert report["queued"] >= 3, report
+    used["NudgeSchedulerRole"] = tables | sent
+
+    sender = importlib.reload(importlib.import_module("handlers.nudge_sender"))
+    sender.services = build_services(Config.from_env(), now)
+    channels = cast(AwsChannels, sender.services.channels)
+    address = "cust-mail@example.org"
+    fails = [3]  # botocore's three attempts, for the first email to this member only
+    to: list[str] = []
+
+    def recipient(params: dict[str, Any], **_: Any) -> None:
+        to[:] = params["Destination"]["ToAddresses"]
+
+    def unreachable_once(**_: Any) -> None:
+        if to == [address] and fails[0]:
+            fails[0] -= 1
+            raise EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com")
+
+    channels.ses.meta.events.register("before-parameter-build.sesv2.SendEmail", recipient)
+    channels.ses.meta.events.register_first("before-send.sesv2.SendEmail", unreachable_once)
+    messages: list[dict[str, Any]] = []
+    while found := queue.client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10):
+        if not found.get("Messages"):
+            break
+        messages += found["Messages"]
+    ours = {json.loads(m["Body"])["member"]: m["MessageId"] for m in messages}
+    assert set(ids.values()) <= set(ours)
+    batches = [_sqs_event(messages[n : n + 10]) for n in range(0, len(messages), 10)]
+    with (
+        iam_actions() as tables,
+        _aws_calls(queue.client, _sqs_kinds) as backoff,
+        _aws_calls(channels.ses, _ses_kinds) as mail,
+        _aws_calls(channels.sns, _sns_kinds) as texts,
+    ):
+        failed = [f for b in batches for f in sender.handler(b, _Context())["batchItemFailures"]]
+        assert failed == [{"itemIdentifier": ours[ids["EMAIL"]]}]
+        retried = [m for m in messages if m["MessageId"] == ours[ids["EMAIL"]]]
+        assert sender.handler(_sqs_event(retried, 2), _Context()) == {"batchItemFailures": []}
+        for batch in batches:  # redelivered: nothing is sent twice
+            assert sender.handler(batch, _Context()) == {"batchItemFailures": []}
+    sent_to = {r.member_id: r.status.value for m in ids.values() for r in nudge_store.history(m)}
+    pushed = "SENT" if push else "FAILED"  # no device without push set up
+    assert sent_to == {ids["EMAIL"]: "SENT", ids["SMS"]: "SENT", ids["PUSH"]: pushed}
+    if push:
+        assert [d.platform for d in sender.services.devices.devices(ids["PUSH"])] == [Platform.IOS]
+    used["NudgeSenderRole"] = tables | backoff | mail | texts
+
+    events = importlib.reload(importlib.import_module("handlers.nudge_events"))
+    events.services = build_services(Config.from_env(), now)
+    with iam_actions() as tables:
+        for kind in ("Bounce", "Complaint", "Complaint"):  # the last, SNS's redelivery
+            events.handler(sns_event(_mail_event(kind, address, ids["EMAIL"])), _Context())
+    assert events.services.suppressions.is_suppressed(address)
+    assert Channel.EMAIL not in {
+        c.channel for c in stored_member(ids["EMAIL"]).consents if c.granted
+    }
+    used["NudgeEventsRole"] = tables
+    return used
+
+
 # What Lambda's event source mapping does with the function's role: read the stream, and
 # describe the batches that failed to the on-failure destination. No code of ours calls them.
 STREAM_READING = {
@@ -932,17 +1339,30 @@ STREAM_READING = {
 }
 
 
-@pytest.mark.parametrize("stage", ["dev", "prod"])
+# What Lambda's SQS event source mapping does with the sender's role: poll the queue and
+# delete what the function handled. No code of ours calls them.
+QUEUE_POLLING = {
+    ("sqs:ReceiveMessage", "nudge-queue"),
+    ("sqs:DeleteMessage", "nudge-queue"),
+    ("sqs:GetQueueAttributes", "nudge-queue"),
+}
+
+
+@pytest.mark.parametrize(("stage", "push"), [("dev", False), ("prod", False), ("dev", True)])
 def test_each_role_grants_exactly_what_its_function_uses(
     templates: dict[str, Template],
+    push_template: Template,
     aws: None,
     dynamodb_client: Any,
     stage: str,
+    push: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    template = templates[stage]
+    """Push set up (the dev stack packaged with both applications' ARNs) or not: without it
+    no role may touch SNS endpoints."""
+    template = push_template if push else templates[stage]
     stream = TableStream(dynamodb_client, "loyalty-test")
-    assert _granted(template, "GraphqlRole") == _exercise_api(Stage(stage))
+    assert _granted(template, "GraphqlRole") == _exercise_api(Stage(stage), push)
     assert _granted(template, "MaintenanceRole") == _exercise_job(stage, monkeypatch)
     used = _exercise_stream(stream, monkeypatch, stage)
     assert _granted(template, "StreamRole") == used | STREAM_READING
@@ -950,12 +1370,20 @@ def test_each_role_grants_exactly_what_its_function_uses(
     assert _granted(template, "ReservationExpiryRole") == expiry
     rewards = _exercise_referral_rewards(stage, monkeypatch)
     assert _granted(template, "ReferralRewardsRole") == rewards
+    queue_url = boto3.client("sqs", region_name="us-east-1").get_queue_url(QueueName=NUDGE_QUEUE)
+    nudges = _exercise_nudges(stage, push, monkeypatch, queue_url["QueueUrl"])
+    assert _granted(template, "NudgeSchedulerRole") == nudges["NudgeSchedulerRole"]
+    assert _granted(template, "NudgeSenderRole") == nudges["NudgeSenderRole"] | QUEUE_POLLING
+    assert _granted(template, "NudgeEventsRole") == nudges["NudgeEventsRole"]
     functions = {
         "GraphqlRole": "graphql",
         "MaintenanceRole": "pointsMaintenance",
         "StreamRole": "stream",
         "ReservationExpiryRole": "reservationExpiry",
         "ReferralRewardsRole": "referralRewards",
+        "NudgeSchedulerRole": "nudgeScheduler",
+        "NudgeSenderRole": "nudgeSender",
+        "NudgeEventsRole": "nudgeEvents",
     }
     for role, function in functions.items():
         [logs] = [s for s in _statements(template, role) if s["Sid"] == "Logs"]
