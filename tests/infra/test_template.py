@@ -23,12 +23,13 @@ from packaging.requirements import Requirement
 from api.auth import Principal, Role
 from api.clock import ManualClock
 from api.config import Config, Stage
+from api.feedback.reviews_model import ReviewInput
 from api.ids import member_id_for
 from api.members import store as members_store
 from api.members.model import Channel, ConsentInput, EnrollInput
 from api.nudges import store as nudge_store
 from api.nudges.channels import AwsChannels, Platform
-from api.points.model import AdjustInput
+from api.points.model import AdjustInput, OrderInput, OrderLine
 from api.points.store import order_key
 from api.program.model import ReferralChange, SettingsChange
 from api.promotions.model import CartInput
@@ -208,6 +209,116 @@ def test_functions_and_stages(templates: dict[str, Template]) -> None:
     assert Config.from_env(prod_env["Environment"]["Variables"]).introspection is False
 
 
+QUEUE_URL = {"Ref": "NudgeQueue"}
+MESSAGE_ENV = {"EMAIL_FROM", "SES_CONFIGURATION_SET", "SMS_SENDER_ID", "UNSUBSCRIBE_KEYS"}
+
+
+def test_the_nudge_functions_queue_and_mail_events(
+    templates: dict[str, Template], push_template: Template
+) -> None:
+    """The hourly scheduler fills the queue; the sender drains it in batches with partial
+    failures at a bounded concurrency, retried 5 times then dead-lettered; SES's bounces
+    and complaints reach nudgeEvents through the configuration set's topic."""
+    for stage, template in templates.items():
+        resources = template["Resources"]
+        fn = {
+            name: resources[f"{name}LambdaFunction"]["Properties"]
+            for name in ("Graphql", "NudgeScheduler", "NudgeSender", "NudgeEvents")
+        }
+        env = {name: f["Environment"]["Variables"] for name, f in fn.items()}
+        assert fn["NudgeScheduler"]["Handler"] == "handlers/nudge_scheduler.handler"
+        # The handler stops 20 s before its timeout and leaves the rest due.
+        assert (fn["NudgeScheduler"]["MemorySize"], fn["NudgeScheduler"]["Timeout"]) == (512, 900)
+        assert env["NudgeScheduler"]["NUDGE_QUEUE_URL"] == QUEUE_URL
+        assert not MESSAGE_ENV & set(env["NudgeScheduler"])
+        [schedule] = [
+            r["Properties"]
+            for r in resources.values()
+            if r["Type"] == "AWS::Events::Rule"
+            and r["Properties"]["Targets"][0]["Arn"]
+            == {"Fn::GetAtt": ["NudgeSchedulerLambdaFunction", "Arn"]}
+        ]
+        assert schedule["ScheduleExpression"] == "rate(1 hour)"
+
+        sender = fn["NudgeSender"]
+        assert sender["Handler"] == "handlers/nudge_sender.handler"
+        assert (sender["MemorySize"], sender["Timeout"]) == (512, 30)
+        assert sender["ReservedConcurrentExecutions"] == 2
+        assert env["NudgeSender"] == {
+            **env["NudgeSender"],
+            "NUDGE_QUEUE_URL": QUEUE_URL,
+            "EMAIL_FROM": "Loyalty <no-reply@example.com>",
+            "SES_CONFIGURATION_SET": {"Ref": "NudgeConfigurationSet"},
+            "SNS_APNS_ARN": "",
+            "SNS_FCM_ARN": "",
+            "SMS_SENDER_ID": "",
+            "SHOP_NAME": "Demo Shop",
+            "SHOP_URL": "https://shop.example.com",
+            # Links minted as the graphql function checks them.
+            "UNSUBSCRIBE_KEYS": env["Graphql"]["UNSUBSCRIBE_KEYS"],
+            "PUBLIC_BASE_URL": env["Graphql"]["PUBLIC_BASE_URL"],
+        }
+        [mapping] = [
+            r["Properties"]
+            for r in resources.values()
+            if r["Type"] == "AWS::Lambda::EventSourceMapping"
+            and r["Properties"]["EventSourceArn"] == NUDGE_QUEUE_ARN
+        ]
+        assert mapping["FunctionName"] == {"Fn::GetAtt": ["NudgeSenderLambdaFunction", "Arn"]}
+        assert (mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"]) == (10, 1)
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        # Never more pollers than reserved senders: throttled receives would dead-letter.
+        assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+        queue = resources["NudgeQueue"]["Properties"]
+        assert queue["VisibilityTimeout"] >= 6 * sender["Timeout"]
+        assert queue["SqsManagedSseEnabled"] is True
+        assert queue["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": ["NudgeDeadLetters", "Arn"]},
+            "maxReceiveCount": 5,
+        }
+        dead = resources["NudgeDeadLetters"]["Properties"]
+        assert dead["MessageRetentionPeriod"] == 14 * 24 * 3600
+        assert dead["SqsManagedSseEnabled"] is True
+
+        assert fn["NudgeEvents"]["Handler"] == "handlers/nudge_events.handler"
+        [subscription] = [
+            r["Properties"] for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"
+        ]
+        assert subscription["TopicArn"] == {"Ref": "NudgeMailEvents"}
+        assert subscription["Protocol"] == "lambda"
+        assert subscription["Endpoint"] == {"Fn::GetAtt": ["NudgeEventsLambdaFunction", "Arn"]}
+        [publishing] = resources["NudgeMailEventsPolicy"]["Properties"]["PolicyDocument"][
+            "Statement"
+        ]
+        assert publishing["Principal"] == {"Service": "ses.amazonaws.com"}
+        assert publishing["Action"] == "sns:Publish"
+        assert publishing["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+        }
+        mail_set = resources["NudgeConfigurationSet"]["Properties"]
+        assert mail_set == {"Name": f"loyalty-api-{stage}"}
+        destination = resources["NudgeMailEventDestination"]["Properties"]
+        assert destination["ConfigurationSetName"] == {"Ref": "NudgeConfigurationSet"}
+        assert destination["EventDestination"]["MatchingEventTypes"] == ["bounce", "complaint"]
+        assert destination["EventDestination"]["SnsDestination"] == {
+            "TopicARN": {"Ref": "NudgeMailEvents"}
+        }
+
+        # The API: the queue outside prod (the test clock and runNudges run the
+        # scheduler), push applications for devices, the shop for previews.
+        expected_queue = "" if stage == "prod" else QUEUE_URL
+        assert env["Graphql"]["NUDGE_QUEUE_URL"] == expected_queue
+        assert Config.from_env({**env["Graphql"], "NUDGE_QUEUE_URL": ""}).nudge_queue_url is None
+        assert (env["Graphql"]["SHOP_NAME"], env["Graphql"]["SNS_APNS_ARN"]) == ("Demo Shop", "")
+        assert not MESSAGE_ENV - {"UNSUBSCRIBE_KEYS"} & set(env["Graphql"])
+        for group in ("NudgeSchedulerLogGroup", "NudgeSenderLogGroup", "NudgeEventsLogGroup"):
+            assert resources[group]["Properties"]["RetentionInDays"] == (
+                90 if stage == "prod" else 30
+            )
+    pushed = push_template["Resources"]["NudgeSenderLambdaFunction"]["Properties"]
+    assert pushed["Environment"]["Variables"]["SNS_APNS_ARN"].endswith(":app/APNS/loyalty-ios")
+
+
 # ---- the table's stream ------------------------------------------------------------------
 
 STREAM_ARN = {"Fn::GetAtt": ["LoyaltyTable", "StreamArn"]}
@@ -223,6 +334,7 @@ def _mapping(template: Template) -> dict[str, Any]:
         r["Properties"]
         for r in template["Resources"].values()
         if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and r["Properties"]["EventSourceArn"] == STREAM_ARN
     ]
     return mapping
 
@@ -320,11 +432,13 @@ def test_the_stream_filter_admits_every_record_a_reaction_acts_on(
         "followup_event",  # the follow-up announced
         "followup",  # opened from the surveys exercise's unhappy answer
         "followup_listed",
+        "nudge_watch",  # kept by the nudge reactions
     }
     assert {(r["eventName"], item_type(r)) for r in acted_on} == {
         ("INSERT", "survey_answer"),  # an unhappy answer: is its follow-up open?
         ("INSERT", "followup"),  # announced on the bus
         ("INSERT", "member"),
+        ("MODIFY", "member"),  # points, tier, birthday or time zone: the nudge watches
         ("INSERT", "tier_change"),
         ("INSERT", "order"),  # whether its member was referred: their first order?
         ("INSERT", "promotion_code_batch"),
@@ -360,6 +474,7 @@ _NO_VALUE = {"Ref": "AWS::NoValue"}
 
 def _condition(template: Template, rule: Any) -> bool:
     """A condition of the packaged template: params are filled in, so its values are literal."""
+    rule = _resolved(template, rule)
     [(name, arg)] = rule.items()
     if name == "Condition":
         return _condition(template, template["Conditions"][arg])
@@ -374,8 +489,12 @@ def _condition(template: Template, rule: Any) -> bool:
 
 
 def _resolved(template: Template, node: Any) -> Any:
-    """The node with every Fn::If decided and AWS::NoValue left out, as CloudFormation does."""
+    """The node with every Fn::If decided, AWS::NoValue left out and the template's
+    parameters at their defaults (osls fills them from its params), as CloudFormation does."""
     if isinstance(node, dict):
+        parameters = template.get("Parameters", {})
+        if set(node) == {"Ref"} and node["Ref"] in parameters:
+            return parameters[node["Ref"]]["Default"]
         if set(node) == {"Fn::If"}:
             name, yes, no = node["Fn::If"]
             chosen = yes if _condition(template, template["Conditions"][name]) else no
@@ -388,6 +507,19 @@ def _resolved(template: Template, node: Any) -> Any:
     if isinstance(node, list):
         return [v for v in (_resolved(template, v) for v in node) if v != _NO_VALUE]
     return node
+
+
+def _evaluated(node: Any) -> str:
+    """Fn::Join, Fn::Select and Fn::Split of literals, evaluated as CloudFormation does."""
+    if isinstance(node, str):
+        return node
+    [(name, arg)] = node.items()
+    if name == "Fn::Join":
+        return str(arg[0]).join(_evaluated(part) for part in arg[1])
+    if name == "Fn::Select":
+        parts = arg[1]["Fn::Split"]
+        return _evaluated(parts[1]).split(parts[0])[arg[0]]
+    raise AssertionError(f"a function this test does not know: {node}")
 
 
 def _statements(template: Template, role: str) -> list[dict[str, Any]]:
@@ -415,8 +547,9 @@ def _resource_kind(resource: Any) -> str:
         return f"{_platform(resource)}-application"
     if ":endpoint/" in text:
         # Under its application: .../app/APNS/<name> -> .../endpoint/APNS/<name>/*
-        application = APNS_APP if "APNS" in text else FCM_APP
-        assert f"{application}:app/" in text, text
+        arn = _evaluated(resource)
+        [application] = [a for a in (APNS_APP, FCM_APP) if a.split(":app/")[1] in arn]
+        assert arn == application.replace(":app/", ":endpoint/") + "/*", arn
         return f"{_platform(application)}-endpoints"
     if ":identity/example.com" in text:  # the emailIdentity param's default
         return "identity"
@@ -1189,6 +1322,11 @@ def _exercise_nudge_api(invoke: Any, stage: Stage, push: bool) -> None:
         assert unregistered.data["unregisterDevice"] == {"removed": push}, unregistered.raw
 
 
+def _review_requests(member_id: str) -> list[Any]:
+    watches = nudge_store.WatchItem.scan()
+    return [w for w in watches if w.member_id == member_id and w.kind == "REVIEW_REQUEST"]
+
+
 def _sqs_event(messages: list[dict[str, Any]], receives: int = 1) -> dict[str, Any]:
     """Lambda's SQS event for messages received from the queue."""
     arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{NUDGE_QUEUE}"
@@ -1236,9 +1374,10 @@ def _exercise_nudges(
 ) -> dict[str, set[tuple[str, str]]]:
     """The three nudge functions from their entry points, on the clock of NUDGED: the
     scheduler finds three members due for win-back (after the stream armed their watches)
-    and enqueues them; the sender sends by email (SES failing once: a retry with backoff),
-    text and push (one device disabled: removed), and a redelivered batch sends nothing
-    twice; SES's bounce and complaint of the email reach the events handler."""
+    and enqueues them, and deletes a done review request's watch; the sender sends by email
+    (SES failing once: a retry with backoff), text and push (a disabled device per platform:
+    removed), and a redelivered batch sends nothing twice; SES's bounce and complaint of
+    the email reach the events handler."""
     _nudge_env(monkeypatch, stage, push, queue_url)
     config = Config.from_env()
     then = build_services(config, ManualClock(NUDGED - timedelta(days=61)))
@@ -1255,23 +1394,40 @@ def _exercise_nudges(
         ids[channel] = then.members.join(SERVICE_PRINCIPAL, data).member.id
         enrolled = reads.get(members_store.member_key(ids[channel]), TableItem)
         then.reactions.dispatch(Change(f"enrol-{customer}", None, enrolled))
+    # A member without consent whose order's product is reviewed: the review request is
+    # done, and the scheduler deletes its watch.
+    reviewer = then.members.enroll(SERVICE_PRINCIPAL, EnrollInput("cust-review", "UTC", "en")).id
+    line = OrderLine("sku-review", 1, Decimal(20))
+    placed = then.program.now(then.program.load())
+    then.orders.record_order(
+        SERVICE_PRINCIPAL,
+        OrderInput("o-review", Decimal(20), "EUR", placed, customer_id="cust-review", lines=[line]),
+    )
+    ordered = reads.get(order_key("o-review"), TableItem)
+    then.reactions.dispatch(Change("order-review", None, ordered))
+    review = ReviewInput("sku-review", 5, "Good", "Fits.")
+    then.reviews.submit(Principal(Role.MEMBER, reviewer, reviewer), review, "rv")
     if push:
         owner = Principal(Role.MEMBER, ids["PUSH"], ids["PUSH"])
         then.devices.register(owner, Platform.IOS, "ios-1")
-        android = then.devices.register(owner, Platform.ANDROID, "android-1")
         sns = cast(AwsChannels, then.channels).sns
-        sns.set_endpoint_attributes(
-            EndpointArn=android.endpoint_arn, Attributes={"Enabled": "false"}
-        )
+        # One device per platform that the platform has since disabled: removed at sending.
+        for platform, token in ((Platform.IOS, "ios-2"), (Platform.ANDROID, "android-1")):
+            device = then.devices.register(owner, platform, token)
+            sns.set_endpoint_attributes(
+                EndpointArn=device.endpoint_arn, Attributes={"Enabled": "false"}
+            )
     now = ManualClock(NUDGED)
     used: dict[str, set[tuple[str, str]]] = {}
 
+    assert _review_requests(reviewer)
     scheduler = importlib.reload(importlib.import_module("handlers.nudge_scheduler"))
     scheduler.services = build_services(Config.from_env(), now)
     queue = scheduler.services.nudge_queue
     with iam_actions() as tables, _aws_calls(queue.client, _sqs_kinds) as sent:
         report = scheduler.handler({}, _Context())
     assert report["queued"] >= 3, report
+    assert not _review_requests(reviewer)
     used["NudgeSchedulerRole"] = tables | sent
 
     sender = importlib.reload(importlib.import_module("handlers.nudge_sender"))
@@ -1376,9 +1532,7 @@ def test_each_role_grants_exactly_what_its_function_uses(
     assert _granted(template, "ReferralRewardsRole") == rewards
     queue_url = boto3.client("sqs", region_name="us-east-1").get_queue_url(QueueName=NUDGE_QUEUE)
     nudges = _exercise_nudges(stage, push, monkeypatch, queue_url["QueueUrl"])
-    # A review request done (its products reviewed) deletes its watch: not exercised here.
-    review_done = {("DeleteItem", "table")}
-    assert _granted(template, "NudgeSchedulerRole") == nudges["NudgeSchedulerRole"] | review_done
+    assert _granted(template, "NudgeSchedulerRole") == nudges["NudgeSchedulerRole"]
     assert _granted(template, "NudgeSenderRole") == nudges["NudgeSenderRole"] | QUEUE_POLLING
     assert _granted(template, "NudgeEventsRole") == nudges["NudgeEventsRole"]
     functions = {
