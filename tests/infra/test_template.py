@@ -518,7 +518,7 @@ def _evaluated(node: Any) -> str:
         return str(arg[0]).join(_evaluated(part) for part in arg[1])
     if name == "Fn::Select":
         parts = arg[1]["Fn::Split"]
-        return _evaluated(parts[1]).split(parts[0])[arg[0]]
+        return _evaluated(parts[1]).split(str(parts[0]))[int(arg[0])]
     raise AssertionError(f"a function this test does not know: {node}")
 
 
@@ -1422,8 +1422,10 @@ def _exercise_nudges(
 
     assert _review_requests(reviewer)
     scheduler = importlib.reload(importlib.import_module("handlers.nudge_scheduler"))
-    scheduler.services = build_services(Config.from_env(), now)
-    queue = scheduler.services.nudge_queue
+    scheduling = build_services(Config.from_env(), now)  # on the test's clock
+    monkeypatch.setattr(scheduler, "services", scheduling)
+    queue = scheduling.nudge_queue
+    assert queue is not None  # NUDGE_QUEUE_URL set
     with iam_actions() as tables, _aws_calls(queue.client, _sqs_kinds) as sent:
         report = scheduler.handler({}, _Context())
     assert report["queued"] >= 3, report
@@ -1431,8 +1433,9 @@ def _exercise_nudges(
     used["NudgeSchedulerRole"] = tables | sent
 
     sender = importlib.reload(importlib.import_module("handlers.nudge_sender"))
-    sender.services = build_services(Config.from_env(), now)
-    channels = cast(AwsChannels, sender.services.channels)
+    sending = build_services(Config.from_env(), now)  # on the test's clock
+    monkeypatch.setattr(sender, "services", sending)
+    channels = cast(AwsChannels, sending.channels)
     address = "cust-mail@example.org"
     calls: list[str] = []  # SendEmail's recipients, one per call (retries are attempts)
 
@@ -1453,10 +1456,10 @@ def _exercise_nudges(
     ours = {json.loads(m["Body"])["member"]: m["MessageId"] for m in messages}
     assert set(ids.values()) <= set(ours)
     batches = [_sqs_event(messages[n : n + 10]) for n in range(0, len(messages), 10)]
-    assert sender.services.nudge_queue is not None
+    assert sending.nudge_queue is not None
     with (
         iam_actions() as tables,
-        _aws_calls(sender.services.nudge_queue.client, _sqs_kinds) as backoff,
+        _aws_calls(sending.nudge_queue.client, _sqs_kinds) as backoff,
         _aws_calls(channels.ses, _ses_kinds) as mail,
         _aws_calls(channels.sns, _sns_kinds) as texts,
     ):
@@ -1472,15 +1475,16 @@ def _exercise_nudges(
     pushed = "SENT" if push else "FAILED"  # no device without push set up
     assert sent_to == {ids["EMAIL"]: "SENT", ids["SMS"]: "SENT", ids["PUSH"]: pushed}
     if push:
-        assert [d.platform for d in sender.services.devices.devices(ids["PUSH"])] == [Platform.IOS]
+        assert [d.platform for d in sending.devices.devices(ids["PUSH"])] == [Platform.IOS]
     used["NudgeSenderRole"] = tables | backoff | mail | texts
 
     events = importlib.reload(importlib.import_module("handlers.nudge_events"))
-    events.services = build_services(Config.from_env(), now)
+    feedback = build_services(Config.from_env(), now)  # on the test's clock
+    monkeypatch.setattr(events, "services", feedback)
     with iam_actions() as tables:
         for kind in ("Bounce", "Complaint", "Complaint"):  # the last, SNS's redelivery
             events.handler(sns_event(_mail_event(kind, address, ids["EMAIL"])), _Context())
-    assert events.services.suppressions.is_suppressed(address)
+    assert feedback.suppressions.is_suppressed(address)
     assert Channel.EMAIL not in {
         c.channel for c in stored_member(ids["EMAIL"]).consents if c.granted
     }
