@@ -61,9 +61,11 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## Per-request overhead, DynamoDB requests and import time, as medians of one run.
+## Per-request overhead, DynamoDB requests and import time, as medians of one run; then a
+## nudge scheduler run over 10 000 members (DynamoDB Local) and a sender batch of 10.
 bench: $(INSTALLED)
 	$(PY) -m bench
+	$(PY) -m bench.nudges
 
 ## Rewrite schema/schema.graphql from the code.
 schema: $(INSTALLED)

@@ -1,13 +1,17 @@
 """Demo data for the local server: program settings, a tier ladder and members in different
-tiers, with some history, promotions, and a referrer with a referral in each state.
+tiers, with some history, promotions, a referrer with a referral in each state, and members
+that nudges of every kind become due for within three days.
 
 Written through the domain services, so the demo ledger obeys the same rules as real data.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from api.auth import Principal, Role
 from api.clock import ManualClock
@@ -15,6 +19,9 @@ from api.feedback.reviews_model import Decision, ReviewInput, review_id
 from api.feedback.surveys_model import AskInput, CsatSubject, SurveyChannel, SurveyKind
 from api.ids import member_id_for
 from api.members.model import Channel, ConsentInput, EnrollInput
+from api.nudges.channels import Platform
+from api.nudges.rules_model import NudgeKind
+from api.nudges.settings import NudgeConfigChange, TriggerChange
 from api.points.model import AdjustInput, OrderInput, OrderLine, RedeemInput, RefundInput
 from api.points.store import order_key
 from api.program.model import ReferralChange, SettingsChange
@@ -217,6 +224,7 @@ def seed(services: Services) -> None:
     seed_rewards(services)
     seed_reviews(services)
     seed_surveys(services)
+    seed_nudges(services, carol.created_at)
 
 
 def seed_promotions(services: Services, anchor: datetime) -> None:
@@ -492,3 +500,172 @@ def seed_surveys(services: Services) -> None:
         asked = services.surveys.ask(_SERVICE, data, f"demo-ask-{i}", customer_id=customer)
         assert asked.invitation is not None, asked  # everyone is due once: 100% sampled
         services.surveys.answer(_SERVICE, asked.invitation.id, score, comment, f"demo-answer-{i}")
+
+
+# Nudges: pairs of members, one in Europe and one in Honolulu, whose quiet hours (21:00-08:00
+# local) never overlap: whatever the hour, one of each pair can be sent to at once.
+NUDGE_DAYS = 3  # advanceTestClock(days: 3) makes every kind due
+NUDGE_STALENESS_HOURS = 120  # a jump of days must not leave nudges due on the way stale
+
+
+@dataclass(frozen=True)
+class NudgeMember:
+    customer_id: str
+    name: str
+    time_zone: str
+    locale: str
+    channels: tuple[Channel, ...]  # consented
+    phone: str | None = None
+    push: Platform | None = None  # a registered device
+
+
+def seed_nudges(services: Services, anchor: datetime) -> None:
+    """Eight members in four stories, each story once in Europe and once in Honolulu, so
+    that advancing the test clock NUDGE_DAYS days makes nudges of every kind due:
+
+    - expiring points and a review request: 30 points from an order 363 days ago expire in
+      16 days (warned 14 days ahead); a scarf ordered 8 days ago is not reviewed (asked 10
+      days after the order);
+    - a tier at risk and a birthday: Silver by hand until 16 days from now, with no
+      qualifying points (warned 14 days ahead of the review); a birthday in three days;
+    - close to the next tier, then a reward: 185 qualifying points (Silver from 200, within
+      10 %), pending until their return window ends in two days: then 185 points available
+      buy the 150-point voucher;
+    - win-back and NPS: joined 200 days ago, last order 58 days ago (win-back after 60
+      days); never asked NPS (due 14 days after an order).
+
+    Triggers offer EMAIL, PUSH, SMS in that order (BIRTHDAY: PUSH first), so the channel is
+    the first the member consented to. Dates hang on `anchor`, so seeding again is a replay.
+    """
+    everything = (Channel.EMAIL, Channel.PUSH, Channel.SMS)
+    services.nudge_config.update(
+        _ADMIN,
+        NudgeConfigChange(
+            triggers=tuple(
+                TriggerChange(
+                    kind,
+                    channels=(Channel.PUSH, Channel.EMAIL, Channel.SMS)
+                    if kind is NudgeKind.BIRTHDAY
+                    else everything,
+                    bonus_points=20 if kind is NudgeKind.BIRTHDAY else 0,
+                )
+                for kind in NudgeKind
+            ),
+            staleness_hours=tuple((kind, NUDGE_STALENESS_HOURS) for kind in NudgeKind),
+        ),
+        None,
+    )
+    europe, honolulu = "Europe", "Pacific/Honolulu"
+    stories = {
+        "expiring": [
+            NudgeMember("demo-lena", "Lena Vogel", "Europe/Berlin", "de-DE", (Channel.EMAIL,)),
+            NudgeMember(
+                "demo-sam", "Sam Kahale", honolulu, "en-US", (Channel.SMS,), phone="+18085550123"
+            ),
+        ],
+        "tier": [
+            NudgeMember(
+                "demo-clara",
+                "Clara Petit",
+                "Europe/Paris",
+                "fr-FR",
+                (Channel.EMAIL, Channel.PUSH),
+                push=Platform.ANDROID,
+            ),
+            NudgeMember("demo-noah", "Noah Akana", honolulu, "en-US", (Channel.EMAIL,)),
+        ],
+        "close": [
+            NudgeMember("demo-jonas", "Jonas Weber", "Europe/Berlin", "de-DE", (Channel.EMAIL,)),
+            NudgeMember("demo-mia", "Mia Palakiko", honolulu, "en-US", (Channel.EMAIL,)),
+        ],
+        "inactive": [
+            NudgeMember("demo-ines", "Inès Moreau", "Europe/Paris", "fr-FR", (Channel.EMAIL,)),
+            NudgeMember(
+                "demo-leo", "Leo Kealoha", honolulu, "en-US", (Channel.PUSH,), push=Platform.IOS
+            ),
+        ],
+    }
+    assert all(m.time_zone.startswith(europe) for m, _ in stories.values())
+    birthday_at = anchor + timedelta(days=NUDGE_DAYS)
+    for story, pair in stories.items():
+        for m in pair:
+            birthday = None
+            if story == "tier":  # in NUDGE_DAYS days, in their zone (1992: 29 February exists)
+                local = birthday_at.astimezone(ZoneInfo(m.time_zone)).date()
+                birthday = date(1992, local.month, local.day)
+            # The inactive joined long ago (win-back counts from the newest of enrolment and
+            # orders); the others at the seed.
+            joined = (
+                build_services(services.config, ManualClock(anchor - timedelta(days=200)))
+                if story == "inactive"
+                else services
+            )
+            joined.members.enroll(
+                _SERVICE,
+                EnrollInput(
+                    customer_id=m.customer_id,
+                    time_zone=m.time_zone,
+                    locale=m.locale,
+                    email=f"{m.customer_id.removeprefix('demo-')}@example.com",
+                    name=m.name,
+                    phone=m.phone,
+                    birthday=birthday,
+                    consents=[ConsentInput(c, True, "signup-form") for c in m.channels],
+                ),
+            )
+            _nudge_story(services, anchor, story, m)
+
+
+def _nudge_story(services: Services, anchor: datetime, story: str, m: NudgeMember) -> None:
+    member_id = member_id_for(m.customer_id)
+    short = m.customer_id.removeprefix("demo-")
+
+    def order(suffix: str, amount: str, days_ago: int, lines: tuple[OrderLine, ...] = ()) -> None:
+        order_id = f"demo-{short}-{suffix}"
+        services.orders.record_order(
+            _SERVICE,
+            OrderInput(
+                order_id=order_id,
+                customer_id=m.customer_id,
+                total_amount=Decimal(amount),
+                currency="EUR",
+                placed_at=anchor - timedelta(days=days_ago),
+                lines=lines,
+            ),
+        )
+        # What the stream does with a new order (the local poller does it too, a moment
+        # later, changing nothing): review-request, win-back and NPS watches.
+        item = reads.get(order_key(order_id), TableItem)
+        services.reactions.dispatch(Change(f"demo-{order_id}", None, item))
+
+    if story == "expiring":
+        order("1", "30.00", 363)
+        order("2", "45.00", 8, (OrderLine("SCARF-WOOL", 1, Decimal(45)),))
+    elif story == "tier":
+        services.tiers.set_member_tier(
+            _ADMIN,
+            SetTierInput(
+                tier="SILVER",
+                reason="Welcome offer",
+                until=anchor + timedelta(days=16),
+                idempotency_key=f"demo-tier-{short}",
+                customer_id=m.customer_id,
+            ),
+        )
+    elif story == "close":
+        order("1", "185.00", 12)
+        # Asked NPS already (not answered): not due again, so it takes no place under caps.
+        services.surveys.ask(
+            _SERVICE,
+            AskInput(SurveyKind.NPS, SurveyChannel.APP),
+            f"demo-nps-{short}",
+            customer_id=m.customer_id,
+        )
+    else:
+        order("1", "45.00", 58)
+    if m.push is not None and (
+        services.config.sns_fcm_arn if m.push is Platform.ANDROID else services.config.sns_apns_arn
+    ):
+        # The app registers its token (only where SNS has the platform's application).
+        token = hashlib.sha256(m.customer_id.encode()).hexdigest()
+        services.devices.register(Principal(Role.MEMBER, member_id, member_id), m.push, token)

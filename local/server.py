@@ -1,6 +1,7 @@
 """`make run`: the API on http://127.0.0.1:8000/graphql with GraphiQL, on an embedded DynamoDB
 (moto's server, in this process, which is also the EventBridge bus new follow-ups are
-announced on) seeded with demo data, or on DYNAMODB_ENDPOINT if set.
+announced on, and the SQS, SES and SNS nudges go through: local/messaging.py) seeded with demo
+data, or on DYNAMODB_ENDPOINT if set.
 
     python -m local                        the server (make run; STAGE, PORT)
     python -m local token [--customer ID] [--role member|admin|service]
@@ -37,9 +38,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.clock import SystemClock
 from api.config import Config, Stage
+from api.nudges.delivery import process as send_nudges
 from api.services import Services, build_services
 from local.demo import DEMO_MEMBER, seed
-from local.stream import TableStream, pump
+from local.messaging import (
+    MAIL_PATH,
+    Outbox,
+    QueuePoller,
+    is_mail_path,
+    mail_routes,
+    prepare_messaging,
+)
+from local.stream import Progress, TableStream, pump
 from local.table import create_table
 from local.tokens import TOKEN_LIFETIME, demo_tokens, local_authenticator, token
 from schema.app import GRAPHQL_PATH, create_app
@@ -232,17 +242,23 @@ def local_server(
     *,
     node_modules: Path = ROOT / "node_modules",
     write: Callable[[str], None] = print_line,
+    outbox: Outbox | None = None,
 ) -> ASGIApp:
     """The app as `make run` serves it: GraphiQL and its assets in the stages that have
-    GraphiQL (Lambda never serves them), and a log line per GraphQL request."""
+    GraphiQL (Lambda never serves them), a log line per GraphQL request, and with the
+    embedded SES and SNS, /local/mail: what they were given (no token: this machine only)."""
     graphql = request_log(app, write)
     files = graphiql_files(node_modules)
+    mail = None if outbox is None else mail_routes(outbox)
 
     async def serve(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
         path = scope["path"]
+        if mail is not None and is_mail_path(path):
+            await mail(scope, receive, send)
+            return
         is_graphql = path.rstrip("/") == GRAPHQL_PATH
         if config.introspection and scope["method"] in ("GET", "HEAD"):
             if is_graphql and wants_graphiql(scope):
@@ -304,7 +320,10 @@ def start_embedded_dynamodb() -> str:
     def one_at_a_time(environ: Any, start_response: Any) -> list[bytes]:
         # moto copies a whole table around each transaction, unguarded: a write landing
         # meanwhile (the stream poller's reactions beside the seed or a request) breaks it.
-        # DynamoDB serves them concurrently; this stand-in serves one at a time.
+        # DynamoDB serves them concurrently; this stand-in serves one at a time. Except the
+        # nudge poller's long polls: they would hold everything else up for a second.
+        if environ.get("HTTP_X_AMZ_TARGET") == "AmazonSQS.ReceiveMessage":
+            return list(moto(environ, start_response))
         with lock:
             return list(moto(environ, start_response))
 
@@ -373,6 +392,7 @@ def banner(
     tokens: Mapping[str, str],
     *,
     node_modules: Path = ROOT / "node_modules",
+    mail_url: str | None = None,
 ) -> str:
     if not config.introspection:
         graphiql = "GraphiQL: off in this stage (STAGE=local make run has it)."
@@ -394,12 +414,25 @@ def banner(
         if config.event_bus_name
         else "EventBridge: none (set EVENT_BUS_NAME and EVENTS_ENDPOINT to announce follow-ups)"
     )
+    if config.nudge_queue_url:
+        nudges = (
+            f"Nudges: queue {config.nudge_queue_url.rsplit('/', 1)[-1]} (SQS), SES and SNS at "
+            f"{config.messaging_endpoint or 'AWS'}; sent by a local poller"
+        )
+    else:
+        nudges = (
+            "Nudges: no queue (set NUDGE_QUEUE_URL and MESSAGING_ENDPOINT): decided and "
+            "recorded, never sent"
+        )
+    if mail_url:
+        nudges += f"\n  Emails, SMS and push sent, newest first: {mail_url}"
     hours = f"{TOKEN_LIFETIME.total_seconds() / 3600:.0f}"
     return f"""
 Loyalty API, stage {config.stage.value}, on {url}
   {config.stage.value}: {STAGE_RULES[config.stage]}.
 DynamoDB: {where} at {endpoint}, table {config.table_name} (demo data seeded)
 {bus}
+{nudges}
 
 {graphiql}
 
@@ -431,6 +464,37 @@ def every_minute(services: Services, stop: threading.Event) -> None:
             logging.getLogger(__name__).exception("Deciding due referrals failed")
 
 
+def hourly(services: Services, stop: threading.Event) -> None:
+    """What EventBridge runs every hour in AWS: the nudge scheduler."""
+    while not stop.wait(3600):
+        try:
+            services.nudge_scheduler.run()
+        except Exception:
+            logging.getLogger(__name__).exception("The nudge scheduler failed")
+
+
+def start_background(
+    services: Services, config: Config, endpoint: str, stop: threading.Event
+) -> tuple[Progress, threading.Thread | None]:
+    """The table's stream and the schedules, as AWS runs them: reactions (members per tier,
+    code batches, referees' first orders, nudge watches), the release of expired
+    reservations, the referral rewards, the nudge scheduler; and the nudge queue's consumer
+    (Lambda's SQS event source, played by a poller), if there is a queue."""
+    stream = TableStream(dynamodb_client(config), config.table_name, endpoint)
+    progress = Progress()
+    threading.Thread(
+        target=pump, args=(stream, services.reactions.dispatch, stop, progress), daemon=True
+    ).start()
+    threading.Thread(target=every_minute, args=(services, stop), daemon=True).start()
+    threading.Thread(target=hourly, args=(services, stop), daemon=True).start()
+    sender = None
+    if config.nudge_queue_url:
+        poller = QueuePoller(config, lambda event: send_nudges(event, services))
+        sender = threading.Thread(target=poller.run, args=(stop,), daemon=True)
+        sender.start()
+    return progress, sender
+
+
 def serve() -> None:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch here
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
@@ -460,26 +524,29 @@ def serve() -> None:
         local_aws |= {"EVENTS_ENDPOINT": endpoint, "EVENT_BUS_NAME": bus}
     config = Config.from_env({**os.environ, **local_aws})
     prepare(config)
+    if embedded:  # and SQS, SES and SNS: nudges are queued, sent and kept there
+        config = Config.from_env({**os.environ, **local_aws, **prepare_messaging(config, endpoint)})
     clock = SystemClock()
     services = build_services(config, clock)
-    # The table's stream and the schedules, as AWS runs them: reactions (members per tier,
-    # code batches, referees' first orders), the release of expired reservations and the
-    # referral rewards.
     stop = threading.Event()
-    stream = TableStream(dynamodb_client(config), config.table_name, endpoint)
-    threading.Thread(
-        target=pump, args=(stream, services.reactions.dispatch, stop), daemon=True
-    ).start()
-    threading.Thread(target=every_minute, args=(services, stop), daemon=True).start()
+    progress, sender = start_background(services, config, endpoint, stop)
+    outbox = Outbox(config.region, clock) if embedded else None
     seed(services)
-    app = local_server(create_app(services, local_authenticator(config)), config)
+    # The demo's nudge watches are the stream's work: done before anyone moves the clock.
+    if not progress.wait_caught_up(timeout=60):
+        print("make run: the stream has not caught up with the demo data yet", flush=True)
+    app = local_server(create_app(services, local_authenticator(config)), config, outbox=outbox)
     url = f"http://127.0.0.1:{port}{GRAPHQL_PATH}"
-    print(banner(config, url, endpoint, embedded, demo_tokens(config, clock)), flush=True)
+    mail_url = f"http://127.0.0.1:{port}{MAIL_PATH}" if outbox else None
+    tokens = demo_tokens(config, clock)
+    print(banner(config, url, endpoint, embedded, tokens, mail_url=mail_url), flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     try:
         server.run(sockets=[sock])
     finally:
         stop.set()
+        if sender is not None:
+            sender.join(timeout=5)  # within a long poll
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -97,7 +97,31 @@ def stream_event(records: list[Record]) -> dict[str, Any]:
     return event
 
 
-def pump(stream: TableStream, react: Callable[[Any], None], stop: threading.Event) -> None:
+class Progress:
+    """Counts the pump's reads that found nothing new: two after a moment mean that every
+    record written before it has been reacted to."""
+
+    def __init__(self) -> None:
+        self._idle = 0
+        self._changed = threading.Condition()
+
+    def idle(self) -> None:
+        with self._changed:
+            self._idle += 1
+            self._changed.notify_all()
+
+    def wait_caught_up(self, timeout: float) -> bool:
+        with self._changed:
+            start = self._idle
+            return self._changed.wait_for(lambda: self._idle >= start + 2, timeout)
+
+
+def pump(
+    stream: TableStream,
+    react: Callable[[Any], None],
+    stop: threading.Event,
+    progress: Progress | None = None,
+) -> None:
     """Dispatch every new record, twice a second, until `stop` is set. A record whose
     reaction fails is logged and skipped: locally there is no retry queue."""
     while not stop.wait(POLL_SECONDS):
@@ -106,6 +130,8 @@ def pump(stream: TableStream, react: Callable[[Any], None], stop: threading.Even
         except Exception:  # the server is stopping, or moto is busy: try again
             logger.exception("Reading the local stream failed")
             continue
+        if not records and progress is not None:
+            progress.idle()
         for record in records:
             try:
                 react(change_from_record(record))

@@ -78,13 +78,14 @@ class LocalServer:
         query: str,
         token: str | None = None,
         variables: Mapping[str, Any] | None = None,
+        timeout: float = 10,
     ) -> Any:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         body = json.dumps({"query": query, "variables": variables}).encode()
         request = urllib.request.Request(self.url, body, headers)
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.load(response)
 
     def wait_for_log(self, text: str, timeout: float = 5) -> str:

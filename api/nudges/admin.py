@@ -21,7 +21,6 @@ from api.config import Config
 from api.errors import InvalidInput, TestClockDisabled
 from api.members.view import page_size
 from api.nudges import store
-from api.nudges import triggers as t
 from api.nudges.model import NudgeRecord
 from api.nudges.rules import lift
 from api.nudges.rules_model import Drop, Hold, Lift, NudgeKind, Send
@@ -29,7 +28,7 @@ from api.nudges.scheduler import NudgeScheduler, RunReport
 from api.points import ledger
 from api.program.service import ProgramService
 from api.store import reads
-from api.store.base import DUE_SHARDS, Key, TableItem
+from api.store.base import Key, TableItem
 from api.store.reads import Snapshot
 
 MAX_LIFT_DAYS = 366
@@ -179,14 +178,14 @@ class NudgeAdmin:
         now = self._program.current_time()
         if not trigger.enabled:
             return []
-        bound = t.query_bound(trigger, now)
-        due: dict[str, list[Key]] = {}
-        for n in range(DUE_SHARDS):
-            for item in TableItem.due_index.query(
-                store.kind_shard(kind, n), TableItem.due_at <= bound
-            ):
-                member_id = item.pk.removeprefix(store.WATCH_PREFIX)
-                due.setdefault(member_id, []).append(item.key)
+        # Every kind due for these members, as a run sees it: higher kinds take cap places.
+        due = {
+            member_id: sorted(k for k in keys if k[0].startswith(store.WATCH_PREFIX))
+            for member_id, keys in self._scheduler.due(config, now).items()
+            if any(
+                k[0].startswith(store.WATCH_PREFIX) and k[1].startswith(kind.value) for k in keys
+            )
+        }
         found: list[Explanation] = []
         for member_id in sorted(due)[:first]:
             keys = due[member_id]

@@ -180,7 +180,7 @@ class NudgeRecord:
     channel: Channel | None = None  # the channel chosen (QUEUED and after)
     reason: str | None = None  # a DropReason, or why it was suppressed or failed
     send_at: datetime | None = None  # HELD: when quiet hours end
-    queued_at: datetime | None = None  # when it was decided to send (caps count from here)
+    queued_at: datetime | None = None  # first decided to send (caps and lift count from here)
     message_id: str | None = None  # SENT: the provider's id
     claimed_until: datetime | None = None  # SENDING: the sender's lease
     attempts: int = 0  # sends tried

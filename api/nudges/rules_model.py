@@ -224,6 +224,7 @@ class DropReason(StrEnum):
     STALE = "STALE"  # already past its deadline
     ALREADY_SENT = "ALREADY_SENT"  # this member, kind and subject was sent (or is being now)
     QUIET_HOURS_STALE = "QUIET_HOURS_STALE"  # quiet hours end after its deadline
+    NO_ADDRESS = "NO_ADDRESS"  # no email address or phone number for the trigger's channels
 
 
 @dataclass(frozen=True)

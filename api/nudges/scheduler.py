@@ -31,7 +31,7 @@ from api.errors import ConcurrentUpdate, MemberNotFound
 from api.feedback.reviews import ReviewService
 from api.feedback.surveys import SurveyService, nps_window
 from api.idempotency import Plan, versioned_write
-from api.members.model import Member
+from api.members.model import Channel, Member
 from api.nudges import store
 from api.nudges import triggers as t
 from api.nudges.model import NudgeConfig, NudgeRecord, NudgeStatus, Value, Watch
@@ -40,6 +40,7 @@ from api.nudges.rules import decide
 from api.nudges.rules_model import (
     Candidate,
     Decision,
+    Drop,
     DropReason,
     Hold,
     NudgeKind,
@@ -68,6 +69,25 @@ class ConfigSource(Protocol):
 
 def never() -> bool:
     return False
+
+
+def counts_for_caps(r: NudgeRecord) -> bool:
+    return r.status in (NudgeStatus.QUEUED, NudgeStatus.SENDING, NudgeStatus.SENT) or (
+        r.status is NudgeStatus.FAILED and r.reason == "INTERRUPTED"
+    )
+
+
+def _reachable(member: Member) -> frozenset[Channel]:
+    """Channels the member has an address for (push: devices are looked up at sending)."""
+    return frozenset(
+        c
+        for c, address in (
+            (Channel.EMAIL, member.email),
+            (Channel.SMS, member.phone),
+            (Channel.PUSH, "devices"),
+        )
+        if address
+    )
 
 
 @dataclass(frozen=True)
@@ -156,6 +176,12 @@ class NudgeScheduler:
             except ConcurrentUpdate:  # still due: the next run decides it
                 logger.warning("Nudges left for the next run", extra={"member": member_id})
                 report += RunReport(left=1)
+            except Exception:
+                # One member's bad data must not hold back everyone else's nudges: logged
+                # (and alarmed on), left due, tried again next run.
+                logger.exception("Nudges failed for a member", extra={"member": member_id})
+                count("NudgeMembersFailed")
+                report += RunReport(left=1)
         count("NudgesQueued", report.queued)
         count("NudgesHeldOut", report.held_out)
         count("NudgesDropped", report.dropped)
@@ -240,12 +266,7 @@ class NudgeScheduler:
         try:
             state = ledger.state(snapshot, member_id, self._program)
         except MemberNotFound:
-            gone = [
-                store.watch_from_item(item)
-                for key in watch_keys
-                if (item := snapshot.get(key, store.WatchItem)) is not None
-            ]
-            return Evaluation(None, self._program.now(self._program.load()), gone=gone)
+            return self._gone(snapshot, member_id, watch_keys)
         member, now = state.member, state.now
         records = store.history(member_id)
         known = {r.key: r for r in records}
@@ -319,21 +340,38 @@ class NudgeScheduler:
                     )
                 )
 
+        # What caps count: every nudge on its way or gone, at its latest move (queued again
+        # after quiet hours, or sent), and one whose sender died mid-send (it may have gone).
         history = [
-            SentNudge(r.kind, r.subject, r.channel, r.queued_at)
+            SentNudge(r.kind, r.subject, r.channel, r.updated_at)
             for r in records
-            if r.status in (NudgeStatus.QUEUED, NudgeStatus.SENT)
-            and r.channel is not None
-            and r.queued_at is not None
+            if r.channel is not None and r.queued_at is not None and counts_for_caps(r)
+        ]
+        reachable = _reachable(member)
+        addressed = [
+            replace(c, channels=tuple(x for x in c.channels if x in reachable)) for c in candidates
         ]
         ev.decisions = decide(
-            candidates,
+            [c for c in addressed if c.channels],
             history=history,
             consents=member.consents,
             tz=member.time_zone,
             settings=config.rules,
             now=now,
-        )
+        ) + [Drop(c, DropReason.NO_ADDRESS) for c in addressed if not c.channels]
+        return ev
+
+    def _gone(self, snapshot: Snapshot, member_id: str, watch_keys: Sequence[Key]) -> Evaluation:
+        """An erased member: their watches go, and what waited for quiet hours ends."""
+        gone = [
+            store.watch_from_item(item)
+            for key in watch_keys
+            if (item := snapshot.get(key, store.WatchItem)) is not None
+        ]
+        ev = Evaluation(None, self._program.now(self._program.load()), gone=gone)
+        for record in store.history(member_id):
+            if record.status is NudgeStatus.HELD:
+                ev.held[record.key] = record
         return ev
 
     def _due(self, watch: Watch, facts: t.Facts, config: NudgeConfig) -> t.Due:
@@ -383,9 +421,20 @@ class NudgeScheduler:
     def _plan(
         self, ev: Evaluation, member_id: str, snapshot: Snapshot, queued: list[Message]
     ) -> Plan[RunReport]:
-        if ev.member is None:  # erased: nothing to nudge, ever
+        if ev.member is None:  # erased: nothing to nudge, ever; what waited ends
+            ended = [
+                replace(
+                    r,
+                    status=NudgeStatus.DROPPED,
+                    reason="MEMBER_GONE",
+                    send_at=None,
+                    updated_at=ev.now,
+                )
+                for r in ev.held.values()
+            ]
             return Plan(
-                RunReport(members=1),
+                RunReport(members=1, dropped=len(ended)),
+                changed=[store.record_to_item(r) for r in ended],
                 deleted=[store.watch_to_item(w) for w in ev.gone],
             )
         now = ev.now
@@ -407,15 +456,19 @@ class NudgeScheduler:
                 values=ev.values.get(c.key, {}),
             )
             if isinstance(decision, Send):
+                # Decided to send once (intent to treat): a nudge the sender held back for
+                # quiet hours keeps its first decision's time and is counted once.
+                first = record.queued_at is None
                 record = replace(
                     record,
                     status=NudgeStatus.QUEUED,
                     channel=decision.channel,
-                    queued_at=now,
+                    queued_at=now if first else record.queued_at,
                     send_at=None,
                 )
                 queued.append(Message(member_id, c.kind, c.subject))
-                added.append(Add(store.stats_item(c.kind, now.date()), {"treated": 1}))
+                if first:
+                    added.append(Add(store.stats_item(c.kind, now.date()), {"treated": 1}))
                 report += RunReport(queued=1)
             elif isinstance(decision, Hold):
                 record = replace(record, status=NudgeStatus.HELD, send_at=decision.until)

@@ -188,9 +188,7 @@ class Sender:
             if is_quiet(now, zone(member.time_zone), nudge.rules.quiet):
                 # Held in the queue into quiet hours: wait for them to end, then decide again.
                 until = next_allowed(now, member.time_zone, nudge.rules.quiet)
-                held = replace(
-                    record, status=NudgeStatus.HELD, send_at=until, updated_at=now, queued_at=None
-                )
+                held = replace(record, status=NudgeStatus.HELD, send_at=until, updated_at=now)
                 return Plan(Outcome.HELD, changed=[store.record_to_item(held)])
             claimed = replace(
                 record,
@@ -204,12 +202,7 @@ class Sender:
                 Claim(claimed, member, now, currency), changed=[store.record_to_item(claimed)]
             )
 
-        claim = versioned_write(self._clock, [key, member_key, program_store.SETTINGS_KEY], decide)
-        if isinstance(claim, Claim):
-            # The written version: the outcome is written under it.
-            written = (claim.record.version or 0) + 1
-            return replace(claim, record=replace(claim.record, version=written))
-        return claim
+        return versioned_write(self._clock, [key, member_key, program_store.SETTINGS_KEY], decide)
 
     def _finish(
         self,
@@ -220,19 +213,31 @@ class Sender:
         reason: str | None = None,
         message_id: str | None = None,
     ) -> None:
-        done = replace(
-            record,
-            status=status,
-            reason=reason,
-            message_id=message_id,
-            claimed_until=None,
-            updated_at=now,  # the claim's time: the send follows it within the lease
-        )
+        """The outcome, on the record as it is now: an order may have marked it converted
+        meanwhile (api/nudges/reactions.py), which must not turn a sent nudge into a
+        conflict. Only our own claim is finished."""
+        key = store.record_key(record.member_id, record.kind, record.subject)
 
-        def decide(_: Snapshot) -> Plan[None]:
+        def decide(snapshot: Snapshot) -> Plan[None]:
+            item = snapshot.get(key, store.NudgeItem)
+            current = None if item is None else store.record_from_item(item)
+            if (
+                current is None
+                or current.status is not NudgeStatus.SENDING
+                or current.claimed_until != record.claimed_until
+            ):
+                return Plan(None)
+            done = replace(
+                current,
+                status=status,
+                reason=reason,
+                message_id=message_id,
+                claimed_until=None,
+                updated_at=now,  # the claim's time: the send follows it within the lease
+            )
             return Plan(None, changed=[store.record_to_item(done)])
 
-        versioned_write(self._clock, [], decide)
+        versioned_write(self._clock, [key], decide)
 
     # ---- delivering ----------------------------------------------------------------------
 

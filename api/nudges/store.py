@@ -260,11 +260,14 @@ def listed_item(r: NudgeRecord) -> ListedItem:
     )
 
 
-HISTORY = 500  # records read per member: far beyond any cap's window
+# Every record of a member, read whole: one per kind and subject ever, so a few hundred in
+# years of nudges (a 1 MB page holds about 2 000). Dedupe, caps and quiet-hour holds all
+# read it; a cut-off in key order would hide whole kinds from them.
+HISTORY = 20_000
 
 
 def history(member_id: str) -> list[NudgeRecord]:
-    """The member's nudge records (one Query): what dedupe and caps read."""
+    """The member's nudge records (one Query, more pages when large): dedupe, caps, holds."""
     items = reads.query(record_pk(member_id), TableItem.sk >= "A", limit=HISTORY, descending=False)
     return [record_from_item(i) for i in items if isinstance(i, NudgeItem)]
 

@@ -2,9 +2,9 @@
 (its subject and the fact it counts from), and, when the scheduler looks, whether it still
 applies and with which values.
 
-Subjects make "once" precise: POINTS_EXPIRING once per expiry date (the member's local
-date), TIER_AT_RISK once per review, CLOSE_TO_NEXT_TIER once per next tier and tier stint,
-REWARD_AFFORDABLE once per reward, BIRTHDAY once a year, WIN_BACK once per inactive spell
+Subjects make "once" precise: POINTS_EXPIRING once per expiry date (UTC), TIER_AT_RISK
+once per review, CLOSE_TO_NEXT_TIER once per next tier and tier stint, REWARD_AFFORDABLE
+once per reward, BIRTHDAY once a year, WIN_BACK once per inactive spell
 (its last order), REVIEW_REQUEST once per order, NPS_SURVEY once per recontact window.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from api.members.model import Member
@@ -69,11 +69,18 @@ def local_day(at: datetime, tz: str) -> date:
     return at.astimezone(zone(tz)).date()
 
 
+def expiry_day(at: datetime) -> str:
+    """An expiry's subject: its UTC date. Not the member's local date: a member who moves
+    across the date line would otherwise see one expiry under two dates (warned twice) or
+    the next one under a date already handled (never warned)."""
+    return at.astimezone(UTC).date().isoformat()
+
+
 def _expiring(member: Member, now: datetime, after: str | None) -> tuple[str, datetime] | None:
     days: dict[str, datetime] = {}
     for lot in member.points.lots:
         if lot.remaining > 0 and lot.expires_at is not None and lot.expires_at > now:
-            day = local_day(lot.expires_at, member.time_zone).isoformat()
+            day = expiry_day(lot.expires_at)
             if after is None or day > after:
                 days[day] = min(days.get(day, lot.expires_at), lot.expires_at)
     if not days:
@@ -86,9 +93,7 @@ def expiring_points(member: Member, now: datetime, day: str) -> int:
     return sum(
         lot.remaining
         for lot in member.points.lots
-        if lot.expires_at is not None
-        and lot.expires_at > now
-        and local_day(lot.expires_at, member.time_zone).isoformat() == day
+        if lot.expires_at is not None and lot.expires_at > now and expiry_day(lot.expires_at) == day
     )
 
 
@@ -214,10 +219,9 @@ def values_for(kind: NudgeKind, watch: Watch, facts: Facts, trigger: Trigger) ->
         points = expiring_points(member, now, subject)
         if points == 0:  # spent (or expired) meanwhile: nothing to warn of for that day
             return Due(None, {})
-        return Due(
-            subject,
-            {"points": points, "expires_on": date.fromisoformat(subject), "balance": balance},
-        )
+        assert watch.fact_at is not None  # the day's first expiry, as the member reads it
+        expires_on = local_day(watch.fact_at, member.time_zone)
+        return Due(subject, {"points": points, "expires_on": expires_on, "balance": balance})
     if kind is NudgeKind.BIRTHDAY:
         return Due(subject, {"bonus_points": trigger.bonus_points, "balance": balance})
     if kind is NudgeKind.TIER_AT_RISK:

@@ -8,13 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from api.feedback.reviews_model import ReviewInput
+from api.members import store as members_store
 from api.members.model import Channel, ConsentInput, ProfileChange
+from api.members.store import member_key
 from api.nudges import store
 from api.nudges.model import NudgeStatus, Trigger
 from api.nudges.rules import in_holdout
 from api.nudges.rules_model import FrequencyCap, Holdout, NudgeKind
 from api.points.model import EntryKind
 from api.rewards.model import RewardInput, RewardType
+from api.store.base import TableItem
 from tests.nudges.support import Nudges, by_kind, enroll, flush
 from tests.support import ADMIN, count_requests, ledger_entries, member, redeem
 
@@ -204,3 +207,30 @@ def test_erased_or_changed_members_are_looked_at_again(nudges: Nudges) -> None:
     )
     nudges.run(timedelta(days=20, hours=20))  # 1 April, 10:00 in Paris
     assert by_kind(m)["BIRTHDAY#2026"].reason == "NO_CONSENT"
+
+
+def test_an_erased_member_is_dropped_from_every_wait(nudges: Nudges) -> None:
+    m = enroll(nudges.services, time_zone="America/New_York")
+    nudges.order("o-1", "120.00")
+    nudges.run(timedelta(days=16, hours=13))  # 21:00 in New York: HELD
+    assert by_kind(m)["POINTS_EXPIRING#2026-03-31"].status is NudgeStatus.HELD
+    TableItem._get_connection().delete_item(*member_key(m))  # erased by hand
+    nudges.run(timedelta(hours=12))
+    held = by_kind(m)["POINTS_EXPIRING#2026-03-31"]
+    assert (held.status, held.reason) == (NudgeStatus.DROPPED, "MEMBER_GONE")
+    assert nudges.run(timedelta(hours=1)).members == 0  # nothing of theirs is due any more
+
+
+def test_one_members_bad_data_does_not_hold_back_the_others(nudges: Nudges) -> None:
+    nudges.configure(NudgeKind.BIRTHDAY)
+    bad = enroll(nudges.services, "bad", birthday=date(1990, 3, 1))
+    good = enroll(nudges.services, "good", birthday=date(1990, 3, 1))
+    flush(nudges.stream, nudges.services)
+    TableItem._get_connection().update_item(
+        *member_key(bad),
+        actions=[members_store.MemberItem.time_zone.set("Mars/Olympus_Mons")],
+    )
+    report = nudges.scheduler.run()
+    assert (report.queued, report.left) == (1, 1)
+    assert by_kind(good)["BIRTHDAY#2026"].status is NudgeStatus.QUEUED
+    assert by_kind(bad) == {}
