@@ -7,20 +7,29 @@ import json
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from packaging.requirements import Requirement
 
+from api.auth import Principal, Role
 from api.clock import ManualClock
 from api.config import Config, Stage
+from api.feedback.reviews_model import ReviewInput
 from api.ids import member_id_for
-from api.members.model import EnrollInput
-from api.points.model import AdjustInput
+from api.members import store as members_store
+from api.members.model import Channel, ConsentInput, EnrollInput
+from api.nudges import store as nudge_store
+from api.nudges.channels import AwsChannels, Platform
+from api.points.model import AdjustInput, OrderInput, OrderLine
 from api.points.store import order_key
 from api.program.model import ReferralChange, SettingsChange
 from api.promotions.model import CartInput
@@ -48,6 +57,7 @@ from tests.graphql.conftest import (
     order_input,
 )
 from tests.infra.conftest import ROOT, TEMPLATES
+from tests.nudges.test_bounces import sns_event
 from tests.support import ADMIN as ADMIN_PRINCIPAL
 from tests.support import SERVICE as SERVICE_PRINCIPAL
 from tests.support import (
@@ -58,6 +68,7 @@ from tests.support import (
     http_api_event,
     iam_actions,
     order,
+    stored_member,
     unhappy_answer,
 )
 from tests.test_stream import CONTEXT as STREAM_CONTEXT
@@ -67,7 +78,7 @@ Template = dict[str, Any]
 YEAR = timedelta(days=365)
 
 
-def test_cfn_lint_passes(templates: dict[str, Template]) -> None:
+def test_cfn_lint_passes(templates: dict[str, Template], push_template: Template) -> None:
     """cfn-lint with .cfnlintrc.yaml: only W3005 is ignored, which the framework causes."""
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
     result = subprocess.run(
@@ -198,10 +209,121 @@ def test_functions_and_stages(templates: dict[str, Template]) -> None:
     assert Config.from_env(prod_env["Environment"]["Variables"]).introspection is False
 
 
+QUEUE_URL = {"Ref": "NudgeQueue"}
+MESSAGE_ENV = {"EMAIL_FROM", "SES_CONFIGURATION_SET", "SMS_SENDER_ID", "UNSUBSCRIBE_KEYS"}
+
+
+def test_the_nudge_functions_queue_and_mail_events(
+    templates: dict[str, Template], push_template: Template
+) -> None:
+    """The hourly scheduler fills the queue; the sender drains it in batches with partial
+    failures at a bounded concurrency, retried 5 times then dead-lettered; SES's bounces
+    and complaints reach nudgeEvents through the configuration set's topic."""
+    for stage, template in templates.items():
+        resources = template["Resources"]
+        fn = {
+            name: resources[f"{name}LambdaFunction"]["Properties"]
+            for name in ("Graphql", "NudgeScheduler", "NudgeSender", "NudgeEvents")
+        }
+        env = {name: f["Environment"]["Variables"] for name, f in fn.items()}
+        assert fn["NudgeScheduler"]["Handler"] == "handlers/nudge_scheduler.handler"
+        # The handler stops 20 s before its timeout and leaves the rest due.
+        assert (fn["NudgeScheduler"]["MemorySize"], fn["NudgeScheduler"]["Timeout"]) == (512, 900)
+        assert env["NudgeScheduler"]["NUDGE_QUEUE_URL"] == QUEUE_URL
+        assert not MESSAGE_ENV & set(env["NudgeScheduler"])
+        [schedule] = [
+            r["Properties"]
+            for r in resources.values()
+            if r["Type"] == "AWS::Events::Rule"
+            and r["Properties"]["Targets"][0]["Arn"]
+            == {"Fn::GetAtt": ["NudgeSchedulerLambdaFunction", "Arn"]}
+        ]
+        assert schedule["ScheduleExpression"] == "rate(1 hour)"
+
+        sender = fn["NudgeSender"]
+        assert sender["Handler"] == "handlers/nudge_sender.handler"
+        assert (sender["MemorySize"], sender["Timeout"]) == (512, 30)
+        assert sender["ReservedConcurrentExecutions"] == 2
+        assert env["NudgeSender"] == {
+            **env["NudgeSender"],
+            "NUDGE_QUEUE_URL": QUEUE_URL,
+            "EMAIL_FROM": "Loyalty <no-reply@example.com>",
+            "SES_CONFIGURATION_SET": {"Ref": "NudgeConfigurationSet"},
+            "SNS_APNS_ARN": "",
+            "SNS_FCM_ARN": "",
+            "SMS_SENDER_ID": "",
+            "SHOP_NAME": "Demo Shop",
+            "SHOP_URL": "https://shop.example.com",
+            # Links minted as the graphql function checks them.
+            "UNSUBSCRIBE_KEYS": env["Graphql"]["UNSUBSCRIBE_KEYS"],
+            "PUBLIC_BASE_URL": env["Graphql"]["PUBLIC_BASE_URL"],
+        }
+        [mapping] = [
+            r["Properties"]
+            for r in resources.values()
+            if r["Type"] == "AWS::Lambda::EventSourceMapping"
+            and r["Properties"]["EventSourceArn"] == NUDGE_QUEUE_ARN
+        ]
+        assert mapping["FunctionName"] == {"Fn::GetAtt": ["NudgeSenderLambdaFunction", "Arn"]}
+        assert (mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"]) == (10, 1)
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        # Never more pollers than reserved senders: throttled receives would dead-letter.
+        assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+        queue = resources["NudgeQueue"]["Properties"]
+        assert queue["VisibilityTimeout"] >= 6 * sender["Timeout"]
+        assert queue["SqsManagedSseEnabled"] is True
+        assert queue["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": ["NudgeDeadLetters", "Arn"]},
+            "maxReceiveCount": 5,
+        }
+        dead = resources["NudgeDeadLetters"]["Properties"]
+        assert dead["MessageRetentionPeriod"] == 14 * 24 * 3600
+        assert dead["SqsManagedSseEnabled"] is True
+
+        assert fn["NudgeEvents"]["Handler"] == "handlers/nudge_events.handler"
+        [subscription] = [
+            r["Properties"] for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"
+        ]
+        assert subscription["TopicArn"] == {"Ref": "NudgeMailEvents"}
+        assert subscription["Protocol"] == "lambda"
+        assert subscription["Endpoint"] == {"Fn::GetAtt": ["NudgeEventsLambdaFunction", "Arn"]}
+        [publishing] = resources["NudgeMailEventsPolicy"]["Properties"]["PolicyDocument"][
+            "Statement"
+        ]
+        assert publishing["Principal"] == {"Service": "ses.amazonaws.com"}
+        assert publishing["Action"] == "sns:Publish"
+        assert publishing["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+        }
+        mail_set = resources["NudgeConfigurationSet"]["Properties"]
+        assert mail_set == {"Name": f"loyalty-api-{stage}"}
+        destination = resources["NudgeMailEventDestination"]["Properties"]
+        assert destination["ConfigurationSetName"] == {"Ref": "NudgeConfigurationSet"}
+        assert destination["EventDestination"]["MatchingEventTypes"] == ["bounce", "complaint"]
+        assert destination["EventDestination"]["SnsDestination"] == {
+            "TopicARN": {"Ref": "NudgeMailEvents"}
+        }
+
+        # The API: the queue outside prod (the test clock and runNudges run the
+        # scheduler), push applications for devices, the shop for previews.
+        expected_queue = "" if stage == "prod" else QUEUE_URL
+        assert env["Graphql"]["NUDGE_QUEUE_URL"] == expected_queue
+        assert Config.from_env({**env["Graphql"], "NUDGE_QUEUE_URL": ""}).nudge_queue_url is None
+        assert (env["Graphql"]["SHOP_NAME"], env["Graphql"]["SNS_APNS_ARN"]) == ("Demo Shop", "")
+        assert not MESSAGE_ENV - {"UNSUBSCRIBE_KEYS"} & set(env["Graphql"])
+        for group in ("NudgeSchedulerLogGroup", "NudgeSenderLogGroup", "NudgeEventsLogGroup"):
+            assert resources[group]["Properties"]["RetentionInDays"] == (
+                90 if stage == "prod" else 30
+            )
+    pushed = push_template["Resources"]["NudgeSenderLambdaFunction"]["Properties"]
+    assert pushed["Environment"]["Variables"]["SNS_APNS_ARN"].endswith(":app/APNS/loyalty-ios")
+
+
 # ---- the table's stream ------------------------------------------------------------------
 
 STREAM_ARN = {"Fn::GetAtt": ["LoyaltyTable", "StreamArn"]}
 FAILURES_ARN = {"Fn::GetAtt": ["StreamFailures", "Arn"]}
+NUDGE_QUEUE_ARN = {"Fn::GetAtt": ["NudgeQueue", "Arn"]}
 BUS_ARN = {"Fn::GetAtt": ["LoyaltyEventBus", "Arn"]}
 BUS = "loyalty-api-test"
 
@@ -212,6 +334,7 @@ def _mapping(template: Template) -> dict[str, Any]:
         r["Properties"]
         for r in template["Resources"].values()
         if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and r["Properties"]["EventSourceArn"] == STREAM_ARN
     ]
     return mapping
 
@@ -309,11 +432,13 @@ def test_the_stream_filter_admits_every_record_a_reaction_acts_on(
         "followup_event",  # the follow-up announced
         "followup",  # opened from the surveys exercise's unhappy answer
         "followup_listed",
+        "nudge_watch",  # kept by the nudge reactions
     }
     assert {(r["eventName"], item_type(r)) for r in acted_on} == {
         ("INSERT", "survey_answer"),  # an unhappy answer: is its follow-up open?
         ("INSERT", "followup"),  # announced on the bus
         ("INSERT", "member"),
+        ("MODIFY", "member"),  # points, tier, birthday or time zone: the nudge watches
         ("INSERT", "tier_change"),
         ("INSERT", "order"),  # whether its member was referred: their first order?
         ("INSERT", "promotion_code_batch"),
@@ -344,8 +469,61 @@ def test_the_stream_filter_admits_every_record_a_reaction_acts_on(
 # ---- least privilege --------------------------------------------------------------------
 
 
+_NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def _condition(template: Template, rule: Any) -> bool:
+    """A condition of the packaged template: params are filled in, so its values are literal."""
+    rule = _resolved(template, rule)
+    [(name, arg)] = rule.items()
+    if name == "Condition":
+        return _condition(template, template["Conditions"][arg])
+    if name == "Fn::Equals":
+        assert all(isinstance(a, str) for a in arg), arg
+        return bool(arg[0] == arg[1])
+    if name == "Fn::Not":
+        return not _condition(template, arg[0])
+    if name == "Fn::Or":
+        return any(_condition(template, a) for a in arg)
+    raise AssertionError(f"a condition this test does not know: {rule}")
+
+
+def _resolved(template: Template, node: Any) -> Any:
+    """The node with every Fn::If decided, AWS::NoValue left out and the template's
+    parameters at their defaults (osls fills them from its params), as CloudFormation does."""
+    if isinstance(node, dict):
+        parameters = template.get("Parameters", {})
+        if set(node) == {"Ref"} and node["Ref"] in parameters:
+            return parameters[node["Ref"]]["Default"]
+        if set(node) == {"Fn::If"}:
+            name, yes, no = node["Fn::If"]
+            chosen = yes if _condition(template, template["Conditions"][name]) else no
+            return _resolved(template, chosen)
+        return {
+            k: v
+            for k, v in ((k, _resolved(template, v)) for k, v in node.items())
+            if v != _NO_VALUE
+        }
+    if isinstance(node, list):
+        return [v for v in (_resolved(template, v) for v in node) if v != _NO_VALUE]
+    return node
+
+
+def _evaluated(node: Any) -> str:
+    """Fn::Join, Fn::Select and Fn::Split of literals, evaluated as CloudFormation does."""
+    if isinstance(node, str):
+        return node
+    [(name, arg)] = node.items()
+    if name == "Fn::Join":
+        return str(arg[0]).join(_evaluated(part) for part in arg[1])
+    if name == "Fn::Select":
+        parts = arg[1]["Fn::Split"]
+        return _evaluated(parts[1]).split(str(parts[0]))[int(arg[0])]
+    raise AssertionError(f"a function this test does not know: {node}")
+
+
 def _statements(template: Template, role: str) -> list[dict[str, Any]]:
-    [policy] = template["Resources"][role]["Properties"]["Policies"]
+    [policy] = _resolved(template, template["Resources"][role]["Properties"]["Policies"])
     return list(policy["PolicyDocument"]["Statement"])
 
 
@@ -355,12 +533,28 @@ def _resource_kind(resource: Any) -> str:
         return "stream"
     if resource == FAILURES_ARN:
         return "queue"
+    if resource == NUDGE_QUEUE_ARN:
+        return "nudge-queue"
     if resource == BUS_ARN:
         return "bus"
     if resource == {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}:
         return "table"
     if "/index/due-index" in text and "LoyaltyTable" in text:
         return "index"
+    if resource == "*":  # SMS: a phone number has no ARN
+        return "*"
+    if resource in (APNS_APP, FCM_APP):
+        return f"{_platform(resource)}-application"
+    if ":endpoint/" in text:
+        # Under its application: .../app/APNS/<name> -> .../endpoint/APNS/<name>/*
+        arn = _evaluated(resource)
+        [application] = [a for a in (APNS_APP, FCM_APP) if a.split(":app/")[1] in arn]
+        assert arn == application.replace(":app/", ":endpoint/") + "/*", arn
+        return f"{_platform(application)}-endpoints"
+    if ":identity/example.com" in text:  # the emailIdentity param's default
+        return "identity"
+    if ":configuration-set/" in text and "NudgeConfigurationSet" in text:
+        return "configuration-set"
     raise AssertionError(f"a resource this test does not know: {text}")
 
 
@@ -372,7 +566,13 @@ def _granted(template: Template, role: str) -> set[tuple[str, str]]:
         actions = statement["Action"]
         assert statement["Effect"] == "Allow"
         assert "*" not in json.dumps(actions), statement
-        assert json.dumps(statement["Resource"]).count("*") <= int(statement["Sid"] == "Logs")
+        stars = json.dumps(statement["Resource"]).count("*")
+        if statement["Sid"] == "Sms":  # Publish to phone numbers alone, on "*"
+            assert (actions, statement["Resource"]) == (["sns:Publish"], "*"), statement
+        elif statement["Sid"] == "PushEndpoints":  # the endpoints of one application each
+            assert stars == len(statement["Resource"]), statement
+        else:
+            assert stars <= int(statement["Sid"] == "Logs"), statement
         if statement["Sid"] == "Logs":
             continue
         resources = statement["Resource"]
@@ -577,16 +777,23 @@ def _exercise_rewards(invoke: Any) -> None:
     assert archived.data["archiveReward"] == {"__typename": "RewardSaved"}
 
 
-def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
-    """Every GraphQL operation, replays included, against moto: the actions really used."""
+def _exercise_api(stage: Stage, push: bool = False) -> set[tuple[str, str]]:
+    """Every GraphQL operation, replays included, against moto: the actions really used
+    (push devices with their SNS applications set up, or not)."""
+    queue_url = _set_up_messaging(push)
     config = Config(
         stage=stage,
         table_name="loyalty-test",
         maintenance_workers=1,
         unsubscribe_keys="1:" + "k" * 32,
         public_base_url="https://api.shop.example",
+        # As serverless.yml configures the function: the queue outside prod only.
+        nudge_queue_url=None if stage is Stage.PROD else queue_url,
+        sns_apns_arn=APNS_APP if push else None,
+        sns_fcm_arn=FCM_APP if push else None,
     )
     services = build_services(config, ManualClock(START))
+    _win_back_due(services)
     handler = lambda_adapter(create_app(services, gateway_authenticator(config)))
     invoke = invoker(handler)
     redeem = {"input": {"points": 5, "reference": "cart", "idempotencyKey": "k"}}
@@ -608,7 +815,13 @@ def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
         }
     }
     follow_up = unhappy_answer(services)  # as the surveys write it, opened by the stream
-    with iam_actions() as used:
+    with ExitStack() as recording:
+        used = recording.enter_context(iam_actions())
+        sns = cast(AwsChannels, services.channels).sns
+        calls = [recording.enter_context(_aws_calls(sns, _sns_kinds))]
+        if services.nudge_queue is not None:
+            queue = services.nudge_queue.client
+            calls.append(recording.enter_context(_aws_calls(queue, _sqs_kinds)))
         updated = invoke(UPDATE_TIERS, LADDER, ADMIN).data["updateTiers"]
         assert updated["__typename"] == "TiersUpdated", updated
         for _ in range(2):  # the second time, every mutation is a replay
@@ -648,8 +861,26 @@ def _exercise_api(stage: Stage) -> set[tuple[str, str]]:
         _exercise_surveys(invoke)
         _exercise_follow_ups(invoke, follow_up)
         _exercise_unsubscribe(invoke, handler)
+        _exercise_nudge_api(invoke, stage, push)
         invoke("mutation { advanceTestClock(input: {days: 400}) { __typename } }", None, ADMIN)
-    return used
+    return used.union(*calls)
+
+
+def _win_back_due(services: Any) -> None:
+    """A member with email consent whose last order was 61 days ago, its watch armed by the
+    stream: runNudges (outside prod) enqueues their win-back."""
+    then = build_services(services.config, ManualClock(START - timedelta(days=61)))
+    data = EnrollInput(
+        "cust-nudged",
+        "UTC",
+        "en",
+        email="cust-nudged@example.org",
+        consents=[ConsentInput(Channel.EMAIL, True, "app")],
+    )
+    then.members.enroll(SERVICE_PRINCIPAL, data)
+    order(then, "o-nudged", "10", customer_id="cust-nudged")
+    placed = reads.get(order_key("o-nudged"), TableItem)
+    services.reactions.dispatch(Change("ev-o-nudged", None, placed))
 
 
 def _exercise_unsubscribe(invoke: Any, handler: Any) -> None:
@@ -921,6 +1152,346 @@ def _stream_handler(monkeypatch: pytest.MonkeyPatch, stage: str) -> Any:
     return handler
 
 
+# ---- nudges -----------------------------------------------------------------------------
+
+ACCOUNT = "123456789012"  # moto's
+APNS_APP = f"arn:aws:sns:us-east-1:{ACCOUNT}:app/APNS/loyalty-ios"
+FCM_APP = f"arn:aws:sns:us-east-1:{ACCOUNT}:app/GCM/loyalty-android"
+SENDER = "Demo Shop <no-reply@shop.example>"
+MAIL_SET = "loyalty-api-test"
+NUDGE_QUEUE = "loyalty-api-test-nudges"
+# Win-back is due 60 days after enrolment and stale 7 days later: members enrolled at
+# NUDGED - 61 days are due at NUDGED, noon UTC (outside the default quiet hours in UTC).
+NUDGED = START + timedelta(days=161)
+NUDGE_MEMBERS = {"cust-mail": "EMAIL", "cust-text": "SMS", "cust-push": "PUSH"}
+# Every trigger's channels, so each member gets the one they consented to; no holdout.
+NUDGE_SETTINGS = """mutation($input: NudgeSettingsInput!) { updateNudgeSettings(input: $input) {
+  __typename } }"""
+REGISTER_DEVICE = """mutation($platform: DevicePlatform!, $token: String!) {
+  registerDevice(platform: $platform, token: $token) { __typename } }"""
+
+
+@contextmanager
+def _aws_calls(client: Any, kinds: Any) -> Iterator[set[tuple[str, str]]]:
+    """The IAM actions a botocore client's calls need, each on the kind of resource its
+    role grants it on: kinds(operation, params) names them."""
+    seen: set[tuple[str, str]] = set()
+
+    def before(model: Any, params: dict[str, Any], **_: Any) -> None:
+        seen.update(kinds(model.name, params))
+
+    client.meta.events.register("before-parameter-build", before)
+    try:
+        yield seen
+    finally:
+        client.meta.events.unregister("before-parameter-build", before)
+
+
+def _platform(arn: str) -> str:
+    return "apns" if "/APNS/" in arn else "fcm"
+
+
+def _sns_kinds(operation: str, params: dict[str, Any]) -> set[tuple[str, str]]:
+    if operation == "Publish":
+        # Granted on "*": a phone number has no ARN. That covers endpoints too.
+        return {("sns:Publish", "*")}
+    if operation == "CreatePlatformEndpoint":
+        application = params["PlatformApplicationArn"]
+        return {(f"sns:{operation}", f"{_platform(application)}-application")}
+    return {(f"sns:{operation}", f"{_platform(params['EndpointArn'])}-endpoints")}
+
+
+def _ses_kinds(operation: str, params: dict[str, Any]) -> set[tuple[str, str]]:
+    # SES v2 authorises SendEmail on the sending identity and on the configuration set.
+    assert operation == "SendEmail"
+    assert params["ConfigurationSetName"] == MAIL_SET
+    return {("ses:SendEmail", "identity"), ("ses:SendEmail", "configuration-set")}
+
+
+def _sqs_kinds(operation: str, params: dict[str, Any]) -> set[tuple[str, str]]:
+    # SendMessageBatch is authorised as SendMessage.
+    action = {"SendMessageBatch": "SendMessage"}.get(operation, operation)
+    return {(f"sqs:{action}", "nudge-queue")}
+
+
+def _nudge_env(monkeypatch: pytest.MonkeyPatch, stage: str, push: bool, queue_url: str) -> None:
+    """The nudge functions' environment, as serverless.yml sets it."""
+    for name, value in {
+        "STAGE": stage,
+        "TABLE_NAME": "loyalty-test",
+        "NUDGE_QUEUE_URL": queue_url,
+        "EMAIL_FROM": SENDER,
+        "SES_CONFIGURATION_SET": MAIL_SET,
+        "SNS_APNS_ARN": APNS_APP if push else "",
+        "SNS_FCM_ARN": FCM_APP if push else "",
+        "SMS_SENDER_ID": "DemoShop",
+        "SHOP_NAME": "Demo Shop",
+        "SHOP_URL": "https://shop.example",
+        "UNSUBSCRIBE_KEYS": "1:" + "k" * 32,
+        "PUBLIC_BASE_URL": "https://api.shop.example",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+def _set_up_messaging(push: bool) -> str:
+    """What the stack creates (the queue, the configuration set) and the shop sets up (a
+    verified sender; the push applications), in moto. The queue's URL."""
+    ses = boto3.client("sesv2", region_name="us-east-1")
+    ses.create_email_identity(EmailIdentity="shop.example")
+    ses.create_configuration_set(ConfigurationSetName=MAIL_SET)
+    if push:
+        sns = boto3.client("sns", region_name="us-east-1")
+        for name, platform in (("loyalty-ios", "APNS"), ("loyalty-android", "GCM")):
+            sns.create_platform_application(
+                Name=name, Platform=platform, Attributes={"PlatformCredential": "k"}
+            )
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    return str(sqs.create_queue(QueueName=NUDGE_QUEUE)["QueueUrl"])
+
+
+def _exercise_nudge_api(invoke: Any, stage: Stage, push: bool) -> None:
+    """Nudge settings, templates and their preview, records, lift, explain, runs on demand
+    (outside prod), and devices: registered on both platforms (again: no change), listed,
+    one unregistered. Without push set up, registering is a typed refusal."""
+    settings = {
+        "triggers": [
+            {"kind": kind, "channels": ["EMAIL", "SMS", "PUSH"]}
+            for kind in ("WIN_BACK", "POINTS_EXPIRING")
+        ],
+        "holdout": {"salt": "t", "percent": "0"},
+    }
+    saved = invoke(NUDGE_SETTINGS, {"input": settings}, ADMIN).data["updateNudgeSettings"]
+    assert saved == {"__typename": "NudgeSettingsUpdated"}, saved
+    assert invoke("{ nudgeSettings { version } }", None, ADMIN).data["nudgeSettings"]
+    member = member_id_for("cust-1")
+    template = {
+        "kind": "WIN_BACK",
+        "name": "win-back",
+        "locale": "en",
+        "emailSubject": "We miss you",
+        "emailHtml": "<p>Come back</p>",
+        "emailText": "Come back",
+        "smsText": "Come back",
+        "pushTitle": "We miss you",
+        "pushBody": "Come back",
+    }
+    saved_template = invoke(
+        "mutation($input: NudgeTemplateInput!) { saveNudgeTemplate(input: $input) { __typename } }",
+        {"input": template},
+        ADMIN,
+    )
+    assert saved_template.data["saveNudgeTemplate"] == {"__typename": "NudgeTemplateSaved"}
+    assert invoke("{ nudgeTemplates(kind: WIN_BACK) { name } }", None, ADMIN).data
+    for channel in ("EMAIL", "SMS", "PUSH"):
+        preview = invoke(
+            f'{{ nudgePreview(memberId: "{member}", kind: POINTS_EXPIRING, channel: {channel}) '
+            "{ text } }",
+            None,
+            ADMIN,
+        )
+        assert preview.data["nudgePreview"]["text"], preview.raw
+    deleted = invoke(
+        'mutation { deleteNudgeTemplate(kind: WIN_BACK, name: "win-back", locale: "en") '
+        "{ __typename } }",
+        None,
+        ADMIN,
+    )
+    assert deleted.data["deleteNudgeTemplate"] == {"__typename": "NudgeTemplateDeleted"}
+    for query in (
+        f'{{ memberNudges(memberId: "{member}") {{ edges {{ cursor }} }} }}',
+        "{ nudges(kind: WIN_BACK) { edges { cursor } } }",
+        '{ nudgeLift(kind: WIN_BACK, from: "2026-03-01", to: "2026-03-31") { treated } }',
+        "{ explainNudges(kind: POINTS_EXPIRING) { outcome } }",
+    ):
+        answer = invoke(query, None, ADMIN)
+        assert answer.body.get("errors") is None, answer.raw
+    ran = invoke("mutation { runNudges { __typename } }", None, ADMIN).data["runNudges"]
+    assert ran == {"__typename": "TestClockDisabled" if stage is Stage.PROD else "NudgeRun"}
+    for platform, token in (("IOS", "ab12"), ("ANDROID", "fcm-1"), ("IOS", "ab12")):
+        registered = invoke(REGISTER_DEVICE, {"platform": platform, "token": token})
+        expected = "DeviceRegistered" if push else "PushNotConfigured"
+        assert registered.data["registerDevice"] == {"__typename": expected}, registered.raw
+    devices = invoke("{ myDevices { platform } }").data["myDevices"]
+    assert len(devices) == (2 if push else 0)
+    for token in ("fcm-1", "ab12"):
+        unregistered = invoke(
+            "mutation($t: String!) { unregisterDevice(token: $t) "
+            "{ ... on DeviceUnregistered { removed } } }",
+            {"t": token},
+        )
+        assert unregistered.data["unregisterDevice"] == {"removed": push}, unregistered.raw
+
+
+def _review_requests(member_id: str) -> list[Any]:
+    watches = nudge_store.WatchItem.scan()
+    return [w for w in watches if w.member_id == member_id and w.kind == "REVIEW_REQUEST"]
+
+
+def _sqs_event(messages: list[dict[str, Any]], receives: int = 1) -> dict[str, Any]:
+    """Lambda's SQS event for messages received from the queue."""
+    arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{NUDGE_QUEUE}"
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": str(receives),
+                    "SentTimestamp": "1772366400000",
+                    "SenderId": ACCOUNT,
+                    "ApproximateFirstReceiveTimestamp": "1772366400000",
+                },
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+    }
+
+
+def _mail_event(kind: str, address: str, member_id: str) -> str:
+    """A bounce or complaint as SES publishes it to the topic (tests/nudges/test_bounces.py)."""
+    mail = {
+        "messageId": f"ses-{kind}",
+        "source": SENDER,
+        "destination": [address],
+        "tags": {"ses:configuration-set": [MAIL_SET], "member": [member_id]},
+    }
+    body: dict[str, Any] = (
+        {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": address}]}
+        if kind == "Bounce"
+        else {"complaintFeedbackType": "abuse", "complainedRecipients": [{"emailAddress": address}]}
+    )
+    return json.dumps({"eventType": kind, "mail": mail, kind.lower(): body})
+
+
+def _exercise_nudges(
+    stage: str, push: bool, monkeypatch: pytest.MonkeyPatch, queue_url: str
+) -> dict[str, set[tuple[str, str]]]:
+    """The three nudge functions from their entry points, on the clock of NUDGED: the
+    scheduler finds three members due for win-back (after the stream armed their watches)
+    and enqueues them, and deletes a done review request's watch; the sender sends by email
+    (SES failing once: a retry with backoff), text and push (a disabled device per platform:
+    removed), and a redelivered batch sends nothing twice; SES's bounce and complaint of
+    the email reach the events handler."""
+    _nudge_env(monkeypatch, stage, push, queue_url)
+    config = Config.from_env()
+    then = build_services(config, ManualClock(NUDGED - timedelta(days=61)))
+    ids = {}
+    for customer, channel in NUDGE_MEMBERS.items():
+        data = EnrollInput(
+            customer,
+            "UTC",
+            "en",
+            email=f"{customer}@example.org",
+            phone="+33612345678",
+            consents=[ConsentInput(Channel(channel), True, "app")],
+        )
+        ids[channel] = then.members.join(SERVICE_PRINCIPAL, data).member.id
+        enrolled = reads.get(members_store.member_key(ids[channel]), TableItem)
+        then.reactions.dispatch(Change(f"enrol-{customer}", None, enrolled))
+    # A member without consent whose order's product is reviewed: the review request is
+    # done, and the scheduler deletes its watch.
+    reviewer = then.members.enroll(SERVICE_PRINCIPAL, EnrollInput("cust-review", "UTC", "en")).id
+    line = OrderLine("sku-review", 1, Decimal(20))
+    placed = then.program.now(then.program.load())
+    then.orders.record_order(
+        SERVICE_PRINCIPAL,
+        OrderInput("o-review", Decimal(20), "EUR", placed, customer_id="cust-review", lines=[line]),
+    )
+    ordered = reads.get(order_key("o-review"), TableItem)
+    then.reactions.dispatch(Change("order-review", None, ordered))
+    review = ReviewInput("sku-review", 5, "Good", "Fits.")
+    then.reviews.submit(Principal(Role.MEMBER, reviewer, reviewer), review, "rv")
+    if push:
+        owner = Principal(Role.MEMBER, ids["PUSH"], ids["PUSH"])
+        then.devices.register(owner, Platform.IOS, "ios-1")
+        sns = cast(AwsChannels, then.channels).sns
+        # One device per platform that the platform has since disabled: removed at sending.
+        for platform, token in ((Platform.IOS, "ios-2"), (Platform.ANDROID, "android-1")):
+            device = then.devices.register(owner, platform, token)
+            sns.set_endpoint_attributes(
+                EndpointArn=device.endpoint_arn, Attributes={"Enabled": "false"}
+            )
+    now = ManualClock(NUDGED)
+    used: dict[str, set[tuple[str, str]]] = {}
+
+    assert _review_requests(reviewer)
+    scheduler = importlib.reload(importlib.import_module("handlers.nudge_scheduler"))
+    scheduling = build_services(Config.from_env(), now)  # on the test's clock
+    monkeypatch.setattr(scheduler, "services", scheduling)
+    queue = scheduling.nudge_queue
+    assert queue is not None  # NUDGE_QUEUE_URL set
+    with iam_actions() as tables, _aws_calls(queue.client, _sqs_kinds) as sent:
+        report = scheduler.handler({}, _Context())
+    assert report["queued"] >= 3, report
+    assert not _review_requests(reviewer)
+    used["NudgeSchedulerRole"] = tables | sent
+
+    sender = importlib.reload(importlib.import_module("handlers.nudge_sender"))
+    sending = build_services(Config.from_env(), now)  # on the test's clock
+    monkeypatch.setattr(sender, "services", sending)
+    channels = cast(AwsChannels, sending.channels)
+    address = "cust-mail@example.org"
+    calls: list[str] = []  # SendEmail's recipients, one per call (retries are attempts)
+
+    def recipient(params: dict[str, Any], **_: Any) -> None:
+        calls.extend(params["Destination"]["ToAddresses"])
+
+    def unreachable_once(**_: Any) -> None:
+        if calls[-1:] == [address] and calls.count(address) == 1:  # the first email to it
+            raise EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com")
+
+    channels.ses.meta.events.register("before-parameter-build.sesv2.SendEmail", recipient)
+    channels.ses.meta.events.register_first("before-send.sesv2.SendEmail", unreachable_once)
+    messages: list[dict[str, Any]] = []
+    while found := queue.client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10):
+        if not found.get("Messages"):
+            break
+        messages += found["Messages"]
+    ours = {json.loads(m["Body"])["member"]: m["MessageId"] for m in messages}
+    assert set(ids.values()) <= set(ours)
+    batches = [_sqs_event(messages[n : n + 10]) for n in range(0, len(messages), 10)]
+    assert sending.nudge_queue is not None
+    with (
+        iam_actions() as tables,
+        _aws_calls(sending.nudge_queue.client, _sqs_kinds) as backoff,
+        _aws_calls(channels.ses, _ses_kinds) as mail,
+        _aws_calls(channels.sns, _sns_kinds) as texts,
+    ):
+        failed = [f for b in batches for f in sender.handler(b, _Context())["batchItemFailures"]]
+        assert failed == [{"itemIdentifier": ours[ids["EMAIL"]]}], [
+            (r.member_id, r.status, r.reason) for m in ids.values() for r in nudge_store.history(m)
+        ]
+        retried = [m for m in messages if m["MessageId"] == ours[ids["EMAIL"]]]
+        assert sender.handler(_sqs_event(retried, 2), _Context()) == {"batchItemFailures": []}
+        for batch in batches:  # redelivered: nothing is sent twice
+            assert sender.handler(batch, _Context()) == {"batchItemFailures": []}
+    sent_to = {r.member_id: r.status.value for m in ids.values() for r in nudge_store.history(m)}
+    pushed = "SENT" if push else "FAILED"  # no device without push set up
+    assert sent_to == {ids["EMAIL"]: "SENT", ids["SMS"]: "SENT", ids["PUSH"]: pushed}
+    if push:
+        assert [d.platform for d in sending.devices.devices(ids["PUSH"])] == [Platform.IOS]
+    used["NudgeSenderRole"] = tables | backoff | mail | texts
+
+    events = importlib.reload(importlib.import_module("handlers.nudge_events"))
+    feedback = build_services(Config.from_env(), now)  # on the test's clock
+    monkeypatch.setattr(events, "services", feedback)
+    with iam_actions() as tables:
+        for kind in ("Bounce", "Complaint", "Complaint"):  # the last, SNS's redelivery
+            events.handler(sns_event(_mail_event(kind, address, ids["EMAIL"])), _Context())
+    assert feedback.suppressions.is_suppressed(address)
+    assert Channel.EMAIL not in {
+        c.channel for c in stored_member(ids["EMAIL"]).consents if c.granted
+    }
+    used["NudgeEventsRole"] = tables
+    return used
+
+
 # What Lambda's event source mapping does with the function's role: read the stream, and
 # describe the batches that failed to the on-failure destination. No code of ours calls them.
 STREAM_READING = {
@@ -932,17 +1503,30 @@ STREAM_READING = {
 }
 
 
-@pytest.mark.parametrize("stage", ["dev", "prod"])
+# What Lambda's SQS event source mapping does with the sender's role: poll the queue and
+# delete what the function handled. No code of ours calls them.
+QUEUE_POLLING = {
+    ("sqs:ReceiveMessage", "nudge-queue"),
+    ("sqs:DeleteMessage", "nudge-queue"),
+    ("sqs:GetQueueAttributes", "nudge-queue"),
+}
+
+
+@pytest.mark.parametrize(("stage", "push"), [("dev", False), ("prod", False), ("dev", True)])
 def test_each_role_grants_exactly_what_its_function_uses(
     templates: dict[str, Template],
+    push_template: Template,
     aws: None,
     dynamodb_client: Any,
     stage: str,
+    push: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    template = templates[stage]
+    """Push set up (the dev stack packaged with both applications' ARNs) or not: without it
+    no role may touch SNS endpoints."""
+    template = push_template if push else templates[stage]
     stream = TableStream(dynamodb_client, "loyalty-test")
-    assert _granted(template, "GraphqlRole") == _exercise_api(Stage(stage))
+    assert _granted(template, "GraphqlRole") == _exercise_api(Stage(stage), push)
     assert _granted(template, "MaintenanceRole") == _exercise_job(stage, monkeypatch)
     used = _exercise_stream(stream, monkeypatch, stage)
     assert _granted(template, "StreamRole") == used | STREAM_READING
@@ -950,12 +1534,20 @@ def test_each_role_grants_exactly_what_its_function_uses(
     assert _granted(template, "ReservationExpiryRole") == expiry
     rewards = _exercise_referral_rewards(stage, monkeypatch)
     assert _granted(template, "ReferralRewardsRole") == rewards
+    queue_url = boto3.client("sqs", region_name="us-east-1").get_queue_url(QueueName=NUDGE_QUEUE)
+    nudges = _exercise_nudges(stage, push, monkeypatch, queue_url["QueueUrl"])
+    assert _granted(template, "NudgeSchedulerRole") == nudges["NudgeSchedulerRole"]
+    assert _granted(template, "NudgeSenderRole") == nudges["NudgeSenderRole"] | QUEUE_POLLING
+    assert _granted(template, "NudgeEventsRole") == nudges["NudgeEventsRole"]
     functions = {
         "GraphqlRole": "graphql",
         "MaintenanceRole": "pointsMaintenance",
         "StreamRole": "stream",
         "ReservationExpiryRole": "reservationExpiry",
         "ReferralRewardsRole": "referralRewards",
+        "NudgeSchedulerRole": "nudgeScheduler",
+        "NudgeSenderRole": "nudgeSender",
+        "NudgeEventsRole": "nudgeEvents",
     }
     for role, function in functions.items():
         [logs] = [s for s in _statements(template, role) if s["Sid"] == "Logs"]
