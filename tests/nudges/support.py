@@ -12,6 +12,7 @@ from typing import Any
 from api.clock import ManualClock
 from api.members.model import Channel, ConsentInput, EnrollInput
 from api.nudges import store
+from api.nudges.channels import AwsChannels
 from api.nudges.model import NudgeConfig, NudgeRecord, Trigger
 from api.nudges.queue import Message
 from api.nudges.rules_model import NudgeKind
@@ -86,6 +87,12 @@ def enroll(
         consents=given,
     )
     return services.members.enroll(SERVICE, data).id
+
+
+def ses_of(nudges: Nudges) -> Any:
+    channels = nudges.services.channels
+    assert isinstance(channels, AwsChannels)
+    return channels.ses
 
 
 def records(member_id: str) -> list[NudgeRecord]:

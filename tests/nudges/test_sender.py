@@ -5,7 +5,6 @@ queue, permanent ones are recorded; a sender that died mid-send never sends twic
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -14,38 +13,16 @@ import pytest
 
 from api.members.model import Channel, ConsentInput, ProfileChange
 from api.nudges import store
-from api.nudges.channels import AwsChannels
 from api.nudges.model import NudgeStatus, Trigger
 from api.nudges.queue import Message
 from api.nudges.rules_model import NudgeKind
 from api.nudges.sender import Outcome, RetryLater
 from api.nudges.suppressions_model import SuppressionReason
 from api.store.tx import Transaction
-from tests.nudges.support import Nudges, by_kind, enroll
+from tests.nudges.support import Nudges, by_kind, enroll, ses_of
 from tests.support import member
 
 SUBJECT = "2026-03-31"
-
-
-def ses_of(nudges: Nudges) -> Any:
-    channels = nudges.services.channels
-    assert isinstance(channels, AwsChannels)
-    return channels.ses
-
-
-@pytest.fixture
-def sent(nudges: Nudges) -> Iterator[list[dict[str, Any]]]:
-    """What the sender asked SES to send (moto keeps less: no headers, one body)."""
-    ses = ses_of(nudges)
-    ses.create_email_identity(EmailIdentity="no-reply@example.com")
-    seen: list[dict[str, Any]] = []
-
-    def record(params: dict[str, Any], **_: Any) -> None:
-        seen.append(params)
-
-    ses.meta.events.register("before-parameter-build.sesv2.SendEmail", record)
-    yield seen
-    ses.meta.events.unregister("before-parameter-build.sesv2.SendEmail", record)
 
 
 def queued(nudges: Nudges, **enrolment: Any) -> tuple[str, Message]:
