@@ -19,7 +19,7 @@ year, so they are given once a year, message or not (consent governs messages, n
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -69,6 +69,13 @@ class ConfigSource(Protocol):
 
 def never() -> bool:
     return False
+
+
+def _counters(counts: Counter[tuple[NudgeKind, str]], now: datetime) -> list[Add]:
+    per_kind: dict[NudgeKind, dict[str, int]] = defaultdict(dict)
+    for (kind, column), n in counts.items():
+        per_kind[kind][column] = n
+    return [Add(store.stats_item(kind, now.date()), deltas) for kind, deltas in per_kind.items()]
 
 
 def counts_for_caps(r: NudgeRecord) -> bool:
@@ -440,7 +447,9 @@ class NudgeScheduler:
         now = ev.now
         new: list[TableItem] = []
         changed: list[TableItem] = [store.watch_to_item(w) for w in ev.watches]
-        added: list[Add] = []
+        # One ADD per counter item: a transaction may touch an item once (two held nudges
+        # of a kind released together count in one day's counter).
+        counts: Counter[tuple[NudgeKind, str]] = Counter()
         report = RunReport(members=1)
         for decision in ev.decisions:
             c = decision.candidate
@@ -468,14 +477,14 @@ class NudgeScheduler:
                 )
                 queued.append(Message(member_id, c.kind, c.subject))
                 if first:
-                    added.append(Add(store.stats_item(c.kind, now.date()), {"treated": 1}))
+                    counts[(c.kind, "treated")] += 1
                 report += RunReport(queued=1)
             elif isinstance(decision, Hold):
                 record = replace(record, status=NudgeStatus.HELD, send_at=decision.until)
                 report += RunReport(held=1)
             elif decision.reason is DropReason.HELD_OUT:
                 record = replace(record, status=NudgeStatus.HELD_OUT, send_at=None)
-                added.append(Add(store.stats_item(c.kind, now.date()), {"control": 1}))
+                counts[(c.kind, "control")] += 1
                 report += RunReport(held_out=1)
             else:
                 record = replace(
@@ -507,6 +516,6 @@ class NudgeScheduler:
             report,
             new=new,
             changed=changed,
-            added=added,
+            added=_counters(counts, now),
             deleted=[store.watch_to_item(w) for w in ev.gone],
         )

@@ -143,12 +143,6 @@ def test_a_time_zone_change_does_not_skip_the_next_expiry(nudges: Nudges) -> Non
     assert (later.values["points"], later.values["expires_on"]) == (50, date(2026, 3, 31))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Two HELD nudges of one kind sent in one run add to one stats item twice: "
-    "DynamoDB refuses the transaction and the member is left due every run",
-)
 def test_two_held_nudges_of_one_kind_are_both_queued_when_quiet_hours_end(
     nudges: Nudges,
 ) -> None:
