@@ -47,8 +47,8 @@ class NudgeRecord:
     status: model.NudgeStatus
     channel: Channel | None
     reason: str | None = strawberry.field(
-        description="DROPPED: NO_CONSENT, CAPPED, STALE, QUIET_HOURS_STALE. SUPPRESSED and "
-        "FAILED: the provider's or the sender's reason."
+        description="DROPPED: NO_CONSENT, NO_ADDRESS, CAPPED, STALE, QUIET_HOURS_STALE, "
+        "MEMBER_GONE. SUPPRESSED and FAILED: the provider's or the sender's reason."
     )
     due_at: dt.datetime
     send_at: dt.datetime | None = strawberry.field(description="HELD: when quiet hours end.")
@@ -157,8 +157,9 @@ class NudgeExplanation:
     channel: Channel | None
     until: dt.datetime | None = strawberry.field(description="HOLD: when quiet hours end.")
     reason: str | None = strawberry.field(
-        description="HOLD: QUIET_HOURS. SKIP: NO_CONSENT, CAPPED, HELD_OUT, ALREADY_SENT, STALE, "
-        "QUIET_HOURS_STALE or NOT_APPLICABLE (e.g. the expiring points were spent)."
+        description="HOLD: QUIET_HOURS. SKIP: NO_CONSENT, NO_ADDRESS, CAPPED, HELD_OUT, "
+        "ALREADY_SENT, STALE, QUIET_HOURS_STALE or NOT_APPLICABLE (e.g. the expiring points "
+        "were spent)."
     )
 
     @classmethod
