@@ -49,10 +49,8 @@ from api.nudges import store  # noqa: E402
 from api.nudges.model import Watch  # noqa: E402
 from api.nudges.queue import Message  # noqa: E402
 from api.nudges.rules_model import NudgeKind  # noqa: E402
-from api.nudges.scheduler import NudgeScheduler  # noqa: E402
 from api.nudges.settings import NudgeConfigChange  # noqa: E402
 from api.points.lots import PointsState  # noqa: E402
-from api.rewards.admin import RewardCatalog  # noqa: E402
 from api.services import Services, build_services  # noqa: E402
 from api.store.base import TableItem  # noqa: E402
 from api.store.binding import bind  # noqa: E402
@@ -61,6 +59,7 @@ from handlers.nudge_delivery import record_handler  # noqa: E402
 from local.server import free_port  # noqa: E402
 from local.table import create_table  # noqa: E402
 from tests.nudges.support import KeptQueue  # noqa: E402
+from tests.nudges.support import scheduler as with_queue  # noqa: E402
 from tests.support import ADMIN, count_requests  # noqa: E402
 
 MEMBERS = 10_000
@@ -166,16 +165,7 @@ def scheduler_run(endpoint: str, due: int) -> tuple[float, float, dict[str, int]
     prepare(services)
     populate(due)
     queue = KeptQueue()
-    scheduler = NudgeScheduler(
-        clock=services.clock,
-        program=services.program,
-        configs=services.nudge_config,
-        tiers=services.tiers,
-        rewards=RewardCatalog(services.clock),
-        reviews=services.reviews,
-        surveys=services.surveys,
-        queue=queue,
-    )
+    scheduler = with_queue(services, services.nudge_config, queue)
     config_ = services.nudge_config.get()
     started = time.perf_counter()
     found = scheduler.due(config_, services.program.current_time())
@@ -203,16 +193,7 @@ def sender_batch() -> tuple[list[float], dict[str, int]]:
         prepare(services)
         ids = populate(10, count=10)
         queue = KeptQueue()
-        NudgeScheduler(
-            clock=services.clock,
-            program=services.program,
-            configs=services.nudge_config,
-            tiers=services.tiers,
-            rewards=RewardCatalog(services.clock),
-            reviews=services.reviews,
-            surveys=services.surveys,
-            queue=queue,
-        ).run()
+        with_queue(services, services.nudge_config, queue).run()
         assert {m.member_id for m in queue.sent} == set(ids[:10])
         send = record_handler(services)
         timings = []

@@ -24,13 +24,12 @@ from api.nudges.scheduler import NudgeScheduler, RunReport
 from api.nudges.sender import Outcome, Sender
 from api.nudges.settings import NudgeConfigChange, TriggerChange
 from api.points.model import EntryKind
-from api.rewards.admin import RewardCatalog
 from api.services import Services
 from api.store import reads
 from api.store.base import TableItem
 from api.stream import Change
 from tests.ddb_local.test_concurrency import all_at_once
-from tests.nudges.support import KeptQueue
+from tests.nudges.support import KeptQueue, scheduler
 from tests.support import ADMIN, SERVICE, ledger_entries
 
 pytestmark = pytest.mark.ddb_local
@@ -86,16 +85,7 @@ def birthdays_today(s: Services, n: int) -> list[str]:
 
 
 def scheduler_with(s: Services, queue: KeptQueue) -> NudgeScheduler:
-    return NudgeScheduler(
-        clock=s.clock,
-        program=s.program,
-        configs=s.nudge_config,
-        tiers=s.tiers,
-        rewards=RewardCatalog(s.clock),
-        reviews=s.reviews,
-        surveys=s.surveys,
-        queue=queue,
-    )
+    return scheduler(s, s.nudge_config, queue)
 
 
 def test_overlapping_runs_decide_each_nudge_once(local_services: Services) -> None:

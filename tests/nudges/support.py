@@ -16,7 +16,7 @@ from api.nudges.channels import AwsChannels
 from api.nudges.model import NudgeConfig, NudgeRecord, Trigger
 from api.nudges.queue import Message
 from api.nudges.rules_model import NudgeKind
-from api.nudges.scheduler import NudgeScheduler
+from api.nudges.scheduler import ConfigSource, NudgeScheduler
 from api.points.model import OrderInput, OrderLine
 from api.rewards.admin import RewardCatalog
 from api.services import Services
@@ -41,7 +41,8 @@ class KeptQueue:
         self.sent.extend(messages)
 
 
-def scheduler(services: Services, configs: Configs, queue: KeptQueue | None) -> NudgeScheduler:
+def scheduler(services: Services, configs: ConfigSource, queue: KeptQueue | None) -> NudgeScheduler:
+    """The services' scheduler but for its configuration and queue, which tests choose."""
     return NudgeScheduler(
         clock=services.clock,
         program=services.program,
