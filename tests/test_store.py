@@ -133,7 +133,18 @@ def test_fast_reads_equal_pynamodb_for_every_item_type(services: Services) -> No
     owner_item(None, device.id, M1, device.endpoint_arn).save()
     services.suppressions.suppress("a@example.com", SuppressionReason.COMPLAINT)
     services.templates.save(
-        ADMIN, TemplateInput(NudgeKind.NPS_SURVEY, "nps", "en", "S", "<p>H</p>", "T", "M", "P", "B")
+        ADMIN,
+        TemplateInput(
+            NudgeKind.NPS_SURVEY,
+            "nps",
+            "en",
+            "S",
+            "<p>{{ links.unsubscribe }}</p>",
+            "T {{ links.unsubscribe }}",
+            "M {{ links.unsubscribe }}",
+            "P",
+            "B",
+        ),
     )
     # A nudge record (every kind of value), its listed copy and its day's lift counters.
     nudge = NudgeRecord(

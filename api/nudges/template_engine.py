@@ -308,12 +308,24 @@ def render_part(part: Part, template: Template, data: Mapping[str, object], fmt:
     return text
 
 
+# Parts that must show the member their one-click unsubscribe link, whatever the values:
+# the email's footer (both bodies) and the text message (compliance, not taste).
+MUST_LINK_UNSUBSCRIBE = frozenset({Part.EMAIL_HTML, Part.EMAIL_TEXT, Part.SMS_TEXT})
+
+
 def check_render(
     part: Part, template: Template, samples: Iterable[Mapping[str, object]], fmt: Formatter
 ) -> None:
-    """Render with each set of sample values; InvalidInput naming the part if one fails."""
+    """Render with each set of sample values; InvalidInput naming the part if one fails, or
+    if a part that must carry the unsubscribe link leaves it out for any of them."""
     for data in samples:
         try:
-            render_part(part, template, data, fmt)
+            text = render_part(part, template, data, fmt)
         except TemplateError as exc:
             raise _refuse(part, None, f"Cannot render with sample values: {exc}") from None
+        links = data.get("links")
+        link = links.get("unsubscribe") if isinstance(links, Mapping) else None
+        if part in MUST_LINK_UNSUBSCRIBE and isinstance(link, str) and link not in text:
+            raise _refuse(
+                part, None, "Must show {{ links.unsubscribe }}, for every member and value."
+            )

@@ -1269,9 +1269,9 @@ def _exercise_nudge_api(invoke: Any, stage: Stage, push: bool) -> None:
         "name": "win-back",
         "locale": "en",
         "emailSubject": "We miss you",
-        "emailHtml": "<p>Come back</p>",
-        "emailText": "Come back",
-        "smsText": "Come back",
+        "emailHtml": '<p>Come back <a href="{{ links.unsubscribe }}">Unsubscribe</a></p>',
+        "emailText": "Come back. Unsubscribe: {{ links.unsubscribe }}",
+        "smsText": "Come back. Stop: {{ links.unsubscribe }}",
         "pushTitle": "We miss you",
         "pushBody": "Come back",
     }

@@ -439,7 +439,15 @@ def test_the_listing(services: Services) -> None:
     assert all(s.saved is None and s.default is not None for s in every)
     services.templates.save(ADMIN, template_input(name="spring", locale="de"))
     italian = TemplateInput(
-        K.BIRTHDAY, "birthday", "it", "Auguri", "<p>Auguri</p>", "Auguri", "Auguri", "A", "A"
+        K.BIRTHDAY,
+        "birthday",
+        "it",
+        "Auguri",
+        '<p>Auguri <a href="{{ links.unsubscribe }}">x</a></p>',
+        "Auguri {{ links.unsubscribe }}",
+        "Auguri {{ links.unsubscribe }}",
+        "A",
+        "A",
     )
     birthday = services.templates.save(ADMIN, italian)
     kinds = services.templates.templates(ADMIN, K.POINTS_EXPIRING)
@@ -536,3 +544,21 @@ def test_only_admins_manage_templates(services: Services, who: Principal) -> Non
     for call in calls:
         with pytest.raises(Forbidden):
             call()
+
+
+@pytest.mark.parametrize("part", ["email_html", "email_text", "sms_text"])
+def test_emails_and_texts_must_show_the_unsubscribe_link_for_everyone(
+    services: Services, part: str
+) -> None:
+    hidden = {
+        "email_html": "{% if member_name %}<a href='{{ links.unsubscribe }}'>x</a>{% endif %}",
+        "email_text": "Hello",
+        "sms_text": "{{ points|number }} points",
+    }[part]
+    parts: dict[str, Any] = {part: hidden}
+    with pytest.raises(InvalidInput) as refused:
+        services.templates.save(ADMIN, template_input(**parts))
+    assert refused.value.field == {"email_html": "emailHtml", "email_text": "emailText"}.get(
+        part, "smsText"
+    )
+    assert "links.unsubscribe" in refused.value.message
